@@ -1,0 +1,172 @@
+"""The TrainingJob status: written by the operator only."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import Field
+
+from agentcore_training.api.base import ApiModel
+from agentcore_training.api.money import Money
+
+# Points kept in status.history: enough for a plot, small enough for etcd (about 2 KiB).
+HISTORY_MAX_POINTS = 100
+
+
+class Phase(StrEnum):
+    """Where a TrainingJob is in its life."""
+
+    QUEUED = "Queued"
+    RUNNING = "Running"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    CANCELLED = "Cancelled"
+
+    @property
+    def is_finished(self) -> bool:
+        return self in (Phase.COMPLETED, Phase.FAILED, Phase.CANCELLED)
+
+
+class ConditionType(StrEnum):
+    """The conditions a TrainingJob reports (`kubectl wait --for=condition=<type>`)."""
+
+    RUNNING = "Running"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    CANCELLED = "Cancelled"
+    SUSPENDED = "Suspended"
+    BUDGET_EXHAUSTED = "BudgetExhausted"
+
+
+class ConditionStatus(StrEnum):
+    TRUE = "True"
+    FALSE = "False"
+    UNKNOWN = "Unknown"
+
+
+class Condition(ApiModel):
+    """One aspect of the TrainingJob's state, in the Kubernetes API conventions' form."""
+
+    type: ConditionType = Field(description="Which aspect this condition reports.")
+    status: ConditionStatus = Field(description="True, False or Unknown.")
+    reason: str = Field(
+        description="A CamelCase word that says why, for machines.",
+        pattern=r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$",
+        max_length=1024,
+    )
+    message: str = Field(
+        default="", description="A sentence that says why, for people.", max_length=32768
+    )
+    last_transition_time: datetime = Field(
+        description="When the status of this condition last changed."
+    )
+    observed_generation: int | None = Field(
+        default=None, ge=0, description="The spec generation this condition was set from."
+    )
+
+
+class Progress(ApiModel):
+    """How far the run has come."""
+
+    current_iteration: int = Field(default=0, ge=0, description="Iterations completed.")
+    total_iterations: int = Field(default=0, ge=0, description="Iterations the run will do.")
+    percent_complete: int = Field(
+        default=0, ge=0, le=100, description="current / total, as a whole percentage."
+    )
+
+
+class Metrics(ApiModel):
+    """The latest iteration's training metrics."""
+
+    avg_reward: float | None = Field(default=None, description="Mean reward of the trajectories.")
+    std_reward: float | None = Field(default=None, description="Standard deviation of reward.")
+    loss: float | None = Field(default=None, description="GRPO loss.")
+    kl: float | None = Field(default=None, description="KL divergence to the reference policy.")
+    clip_ratio: float | None = Field(
+        default=None, description="Fraction of tokens whose ratio was clipped."
+    )
+    entropy: float | None = Field(default=None, description="Mean token entropy of the policy.")
+    mean_completion_length: float | None = Field(
+        default=None, description="Mean generated tokens per trajectory."
+    )
+    frac_zero_std_groups: float | None = Field(
+        default=None, description="Fraction of groups whose rewards were all equal (no signal)."
+    )
+    mean_steps_per_trajectory: float | None = Field(
+        default=None, description="Mean environment steps per trajectory."
+    )
+    tool_calls_per_trajectory: float | None = Field(
+        default=None, description="Mean tool calls per trajectory."
+    )
+    tool_error_rate: float | None = Field(
+        default=None, description="Fraction of tool calls that ended in a tool error."
+    )
+    frac_truncated: float | None = Field(
+        default=None, description="Fraction of trajectories cut at maxStepsPerTrajectory."
+    )
+    tokens: int | None = Field(default=None, ge=0, description="Tokens processed so far.")
+    iteration_seconds: float | None = Field(
+        default=None, ge=0, description="Seconds the latest iteration took."
+    )
+
+
+class History(ApiModel):
+    """A bounded, downsampled reward curve, for plots."""
+
+    iterations: list[int] = Field(
+        default_factory=list,
+        description="Iteration numbers of the points.",
+        max_length=HISTORY_MAX_POINTS,
+    )
+    avg_reward: list[float] = Field(
+        default_factory=list,
+        description="Mean reward at each of those iterations.",
+        max_length=HISTORY_MAX_POINTS,
+    )
+
+
+class Cost(ApiModel):
+    """Money spent, from the trainer's Decimal ledger. costUsd never exceeds budgetUsd."""
+
+    cost_usd: Money = Field(default=Decimal("0"), description="US dollars spent so far.")
+    budget_usd: Money = Field(default=Decimal("0"), description="spec.config.maxBudgetUsd.")
+    budget_remaining_usd: Money = Field(default=Decimal("0"), description="budgetUsd - costUsd.")
+
+
+class TrainingJobStatus(ApiModel):
+    """What the operator observed. Written by the operator only."""
+
+    job_id: str | None = Field(
+        default=None, description="The job's id: metadata.uid, a UUID.", max_length=64
+    )
+    phase: Phase | None = Field(
+        default=None, description="Queued, Running, Completed, Failed or Cancelled."
+    )
+    conditions: list[Condition] = Field(
+        default_factory=list, description="Conditions, one per type.", max_length=16
+    )
+    progress: Progress | None = Field(default=None, description="How far the run has come.")
+    metrics: Metrics | None = Field(default=None, description="The latest training metrics.")
+    history: History | None = Field(default=None, description="A bounded reward curve.")
+    cost: Cost | None = Field(default=None, description="Money spent against the budget.")
+    best_checkpoint_id: str | None = Field(
+        default=None, description="The checkpoint with the best mean reward.", max_length=253
+    )
+    job_name: str | None = Field(
+        default=None,
+        description="Name of the batch/v1 Job that runs the trainer.",
+        max_length=63,
+    )
+    start_time: datetime | None = Field(default=None, description="When the trainer started.")
+    completion_time: datetime | None = Field(
+        default=None, description="When the run finished (Completed, Failed or Cancelled)."
+    )
+    cancelled_at: datetime | None = Field(default=None, description="When the run was cancelled.")
+    observed_generation: int | None = Field(
+        default=None, ge=0, description="The spec generation the status reflects."
+    )
+    message: str | None = Field(
+        default=None, description="A sentence on the current state, for people.", max_length=4096
+    )
