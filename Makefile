@@ -53,8 +53,7 @@ crds: venv ## Regenerate the CRD under crds/ from the pydantic models
 
 .PHONY: check-crds
 check-crds: venv ## Fail when the checked-in CRD differs from what the models generate
-	@$(PY) -m agentcore_training.api.crd | diff -u $(CRD_FILE) - \
-	  || { echo "$(CRD_FILE) is stale: run 'make crds' and commit it" >&2; exit 1; }
+	@$(PY) -m agentcore_training.api.crd --check $(CRD_FILE)
 
 .PHONY: controlplane
 controlplane: ## Build kube-apiserver, kube-controller-manager, kubectl and etcd once (cached by version)

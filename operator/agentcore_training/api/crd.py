@@ -6,8 +6,11 @@
 
 from __future__ import annotations
 
+import argparse
 import copy
+import difflib
 import sys
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -137,7 +140,8 @@ def build_crd() -> dict[str, Any]:
                 "description": "The versioned schema of this representation of an object.",
             },
             "kind": {"type": "string", "description": "The REST resource this object represents."},
-            "metadata": {"type": "object", "description": "Standard object metadata."},
+            # The apiserver documents metadata itself and refuses anything else here.
+            "metadata": {"type": "object"},
             "spec": spec_schema,
             "status": _status_schema(),
         },
@@ -228,9 +232,28 @@ def render_crd() -> str:
     return header + yaml.safe_dump(build_crd(), sort_keys=False, width=100)
 
 
-def main() -> None:
-    sys.stdout.write(render_crd())
+def main(argv: list[str] | None = None) -> int:
+    """Print the CRD, or with `--check FILE` exit 1 (and show a diff) when FILE is stale."""
+    parser = argparse.ArgumentParser(prog="python -m agentcore_training.api.crd")
+    parser.add_argument("--check", metavar="FILE", type=Path, help="compare with FILE")
+    args = parser.parse_args(argv)
+    generated = render_crd()
+    if args.check is None:
+        sys.stdout.write(generated)
+        return 0
+    current = args.check.read_text() if args.check.exists() else ""
+    if current == generated:
+        return 0
+    diff = difflib.unified_diff(
+        current.splitlines(keepends=True),
+        generated.splitlines(keepends=True),
+        fromfile=str(args.check),
+        tofile="generated from the models",
+    )
+    sys.stderr.writelines(diff)
+    sys.stderr.write(f"{args.check} is stale: run 'make crds' and commit it\n")
+    return 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -6,7 +6,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import Field, WithJsonSchema, model_validator
+from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
 from agentcore_training.api.base import ApiModel
 from agentcore_training.api.money import Money
@@ -19,8 +19,15 @@ CONFIGMAP_KEY_PATTERN = r"^[-._a-zA-Z0-9]+$"
 POLICY_MODEL_PATTERN = r"^(builtin:[a-z0-9][-a-z0-9]*|hf:/\S+)$"
 ENTRY_POINT_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$"
 
+
+def _quantity_from_int(value: Any) -> Any:
+    """YAML writes `nvidia.com/gpu: 1` as an int; Kubernetes accepts both forms."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 Quantity = Annotated[
     str,
+    BeforeValidator(_quantity_from_int),
     Field(pattern=r"^[0-9]+(\.[0-9]+)?([eE][0-9]+|[numkMGTPE]|[KMGTPE]i)?$", max_length=64),
     WithJsonSchema(
         {
@@ -210,7 +217,7 @@ class RewardSpec(ApiModel):
         "json_schema_extra": {
             "x-kubernetes-validations": [
                 {
-                    "rule": "self.type != 'python' || has(self.entryPoint)",
+                    "rule": "!has(self.type) || self.type != 'python' || has(self.entryPoint)",
                     "message": "entryPoint is required when type is python",
                     "fieldPath": ".entryPoint",
                 }
