@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.cluster import Cluster, running_cluster
+from tests.support.processes import OperatorProcess, running_dev_runner, running_operator
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -27,6 +28,23 @@ def namespace(cluster: Cluster) -> Iterator[str]:
     """A fresh namespace for one test."""
     with cluster.namespace() as name:
         yield name
+
+
+@pytest.fixture(scope="session")
+def operator(
+    cluster: Cluster, dev_runner: object, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[OperatorProcess]:
+    """The operator (`agentcore-operator`), with the dev runner executing its trainer pods."""
+    log = tmp_path_factory.mktemp("operator") / "operator.log"
+    with running_operator(cluster, log) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def dev_runner(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """`agentcore-dev-runner`: runs trainer pods as local processes (no kubelet here)."""
+    with running_dev_runner(cluster, tmp_path_factory.mktemp("dev-runner")) as process:
+        yield process
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

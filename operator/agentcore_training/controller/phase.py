@@ -1,0 +1,291 @@
+"""What the operator does next for a TrainingJob, from what it observed (pure).
+
+`plan()` is level-triggered: it looks at the TrainingJob, its Job (None when the apiserver
+confirmed there is none) and the Job's pods, and returns the actions and the status patch
+that bring them in line. Phase: Queued -> Running -> Completed | Failed | Cancelled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from agentcore_training.api.progress import ProgressReport, ProgressState
+from agentcore_training.api.resource import TrainingJob
+from agentcore_training.api.status import (
+    Condition,
+    ConditionStatus,
+    ConditionType,
+    Phase,
+)
+from agentcore_training.controller import conditions as cond
+from agentcore_training.controller.jobs import TRAINER_CONTAINER, job_name
+from agentcore_training.controller.progress import parse_summary, status_from_report
+
+TRUE, FALSE = ConditionStatus.TRUE, ConditionStatus.FALSE
+CANCEL_REQUESTED = "CancelRequested"
+
+
+@dataclass(frozen=True)
+class Event:
+    """A Kubernetes Event to record on the TrainingJob."""
+
+    type: str  # Normal or Warning
+    reason: str
+    message: str
+
+
+@dataclass
+class Plan:
+    """What to do: at most one Job action, a status patch, events, and when to look again."""
+
+    create_job: bool = False
+    delete_job: bool = False
+    suspend_job: bool | None = None
+    status: dict[str, Any] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+    requeue_after: float | None = None
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _job_condition(job: dict[str, Any], type_: str) -> dict[str, Any] | None:
+    for condition in job.get("status", {}).get("conditions", []) or []:
+        if condition.get("type") == type_ and condition.get("status") == "True":
+            return dict(condition)
+    return None
+
+
+def _trainer_state(pod: dict[str, Any]) -> dict[str, Any]:
+    for status in pod.get("status", {}).get("containerStatuses", []) or []:
+        if status.get("name") == TRAINER_CONTAINER:
+            return dict(status.get("state", {}) or {})
+    return {}
+
+
+def _latest_terminated(pods: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """The terminated state of the most recently finished trainer container."""
+    finished = [_trainer_state(p)["terminated"] for p in pods if "terminated" in _trainer_state(p)]
+    if not finished:
+        return None
+    latest: dict[str, Any] = max(finished, key=lambda t: str(t.get("finishedAt") or ""))
+    return latest
+
+
+def _running_since(pods: Sequence[dict[str, Any]]) -> str | None:
+    for pod in pods:
+        running = _trainer_state(pod).get("running")
+        if pod.get("status", {}).get("phase") == "Running" and running is not None:
+            return str(running.get("startedAt") or "") or None
+    return None
+
+
+class _Status:
+    """Accumulates a status patch and the matching events."""
+
+    def __init__(self, trainingjob: TrainingJob, now: datetime) -> None:
+        self.tj = trainingjob
+        self.now = now
+        self.generation = int(trainingjob.metadata.get("generation", 1))
+        self.conditions: list[Condition] = list(trainingjob.status.conditions)
+        self.patch: dict[str, Any] = {}
+        self.events: list[Event] = []
+
+    def condition(
+        self, type_: ConditionType, status: ConditionStatus, reason: str, msg: str
+    ) -> None:
+        self.conditions = cond.set_condition(
+            self.conditions, type_, status, reason, msg, self.now, self.generation
+        )
+
+    def phase(self, phase: Phase, reason: str, message: str, *, warning: bool = False) -> None:
+        if self.tj.status.phase != phase:
+            self.events.append(Event("Warning" if warning else "Normal", reason, message))
+        self.patch["phase"] = phase.value
+        self.patch["message"] = message
+
+    def finish(self, summary: ProgressReport | None) -> None:
+        self.patch["completionTime"] = _rfc3339(self.now)
+        recorded = self.tj.status.progress
+        if summary is not None and (
+            recorded is None or summary.iteration >= recorded.current_iteration
+        ):
+            # The last push may have been lost: the termination message completes the status.
+            self.patch.update(status_from_report(summary, self.tj.status.history))
+
+    def result(self) -> tuple[dict[str, Any], list[Event]]:
+        patch = dict(self.patch)
+        if self.conditions != list(self.tj.status.conditions):
+            patch["conditions"] = [c.to_wire() for c in self.conditions]
+        if patch:
+            patch["observedGeneration"] = self.generation
+            patch["jobId"] = self.tj.uid
+        return patch, self.events
+
+
+def _plan_cancel(
+    tj: TrainingJob,
+    job: dict[str, Any] | None,
+    pods: Sequence[dict[str, Any]],
+    s: _Status,
+    grace: float,
+) -> Plan:
+    requested = cond.find(tj.status.conditions, ConditionType.CANCELLED)
+    if requested is None or requested.reason != CANCEL_REQUESTED:
+        s.condition(
+            ConditionType.CANCELLED,
+            FALSE,
+            CANCEL_REQUESTED,
+            f"the trainer was told to checkpoint and stop within {grace:g} s",
+        )
+        s.events.append(Event("Normal", CANCEL_REQUESTED, "spec.cancel is true: stopping the run"))
+        requested_at = s.now
+    else:
+        requested_at = requested.last_transition_time
+    job_running = (
+        job is not None
+        and _job_condition(job, "Complete") is None
+        and any(p.get("status", {}).get("phase") == "Running" for p in pods)
+    )
+    remaining = (requested_at + timedelta(seconds=grace) - s.now).total_seconds()
+    if job_running and remaining > 0:
+        patch, events = s.result()
+        return Plan(status=patch, events=events, requeue_after=remaining)
+    terminated = _latest_terminated(pods)
+    s.finish(parse_summary(terminated.get("message")) if terminated else None)
+    s.condition(ConditionType.RUNNING, FALSE, "Cancelled", "the run was cancelled")
+    s.condition(ConditionType.CANCELLED, TRUE, "Cancelled", "spec.cancel was set to true")
+    s.patch["cancelledAt"] = _rfc3339(s.now)
+    s.phase(Phase.CANCELLED, "Cancelled", "the run was cancelled; its Job is deleted")
+    patch, events = s.result()
+    return Plan(delete_job=job is not None, status=patch, events=events)
+
+
+def _plan_finished_job(job: dict[str, Any], pods: Sequence[dict[str, Any]], s: _Status) -> bool:
+    """Fold a finished Job into the status; False while the Job still runs."""
+    terminated = _latest_terminated(pods)
+    summary = parse_summary(terminated.get("message")) if terminated else None
+    if _job_condition(job, "Complete") is not None:
+        s.finish(summary)
+        s.condition(ConditionType.RUNNING, FALSE, "TrainerExited", "the trainer exited")
+        if summary is not None and summary.state == ProgressState.BUDGET_EXHAUSTED:
+            message = f"stopped at the budget: {summary.message or 'BudgetExhausted'}"
+            s.condition(ConditionType.BUDGET_EXHAUSTED, TRUE, "BudgetExhausted", message)
+            s.condition(ConditionType.COMPLETED, TRUE, "BudgetExhausted", message)
+            s.phase(Phase.COMPLETED, "BudgetExhausted", message)
+        else:
+            if summary is None or summary.state == ProgressState.COMPLETED:
+                s.patch.setdefault("progress", {})
+                total = summary.total_iterations if summary else s.tj.spec.config.n_iterations
+                s.patch["progress"] = {
+                    **s.patch["progress"],
+                    "currentIteration": summary.iteration if summary else total,
+                    "totalIterations": total,
+                    "percentComplete": 100,
+                }
+            message = "training completed"
+            s.condition(ConditionType.BUDGET_EXHAUSTED, FALSE, "WithinBudget", "the budget held")
+            s.condition(ConditionType.COMPLETED, TRUE, "TrainingCompleted", message)
+            s.phase(Phase.COMPLETED, "TrainingCompleted", message)
+        return True
+    failed = _job_condition(job, "Failed")
+    if failed is not None:
+        s.finish(summary)
+        reason = str(failed.get("reason") or "JobFailed")
+        detail = str(failed.get("message") or "the Job failed")
+        if terminated is not None:
+            text = summary.message if summary and summary.message else terminated.get("message")
+            detail += f"; trainer exit code {terminated.get('exitCode')}"
+            if text:
+                detail += f": {str(text).strip()[:1000]}"
+        s.condition(ConditionType.RUNNING, FALSE, reason, detail)
+        s.condition(ConditionType.FAILED, TRUE, reason, detail)
+        s.phase(Phase.FAILED, reason, detail, warning=True)
+        return True
+    return False
+
+
+def plan(
+    tj: TrainingJob,
+    job: dict[str, Any] | None,
+    pods: Sequence[dict[str, Any]],
+    *,
+    now: datetime,
+    cancel_grace_seconds: float,
+) -> Plan:
+    """The next step for `tj`. `job` is None only when the apiserver confirmed it is absent."""
+    phase = tj.status.phase
+    if phase is not None and phase.is_finished:
+        # A finished run never gets a new Job; a cancelled one never keeps its old one.
+        return Plan(delete_job=phase == Phase.CANCELLED and job is not None)
+    s = _Status(tj, now)
+    if tj.spec.cancel:
+        return _plan_cancel(tj, job, pods, s, cancel_grace_seconds)
+    if job is None:
+        if tj.status.job_name:
+            message = f"the Job {tj.status.job_name} was deleted before the run finished"
+            s.patch["completionTime"] = _rfc3339(now)
+            s.condition(ConditionType.RUNNING, FALSE, "JobDeleted", message)
+            s.condition(ConditionType.FAILED, TRUE, "JobDeleted", message)
+            s.phase(Phase.FAILED, "JobDeleted", message, warning=True)
+            patch, events = s.result()
+            return Plan(status=patch, events=events)
+        return _plan_new_job(tj, s)
+    plan_ = Plan()
+    if tj.status.job_name is None:  # adopted after a lost status write
+        s.patch["jobName"] = job["metadata"]["name"]
+    if not _plan_finished_job(job, pods, s):
+        _plan_suspend(tj, job, s, plan_)
+        started = _running_since(pods)
+        if started is not None and not job.get("spec", {}).get("suspend"):
+            if tj.status.start_time is None:
+                s.patch["startTime"] = started
+            s.condition(ConditionType.RUNNING, TRUE, "TrainerRunning", "the trainer is running")
+            s.phase(Phase.RUNNING, "TrainerRunning", "the trainer is running")
+    plan_.status, plan_.events = s.result()
+    return plan_
+
+
+def _plan_new_job(tj: TrainingJob, s: _Status) -> Plan:
+    budget = tj.spec.config.max_budget_usd
+    s.patch.update(
+        {
+            "jobName": job_name(tj),
+            "progress": {
+                "currentIteration": 0,
+                "totalIterations": tj.spec.config.n_iterations,
+                "percentComplete": 0,
+            },
+            "cost": {
+                "costUsd": "0",
+                "budgetUsd": format(budget, "f"),
+                "budgetRemainingUsd": format(budget, "f"),
+            },
+        }
+    )
+    s.condition(ConditionType.RUNNING, FALSE, "JobCreated", "waiting for the trainer to start")
+    s.phase(Phase.QUEUED, "JobCreated", f"created Job {job_name(tj)}")
+    patch, events = s.result()
+    return Plan(create_job=True, status=patch, events=events)
+
+
+def _plan_suspend(tj: TrainingJob, job: dict[str, Any], s: _Status, plan_: Plan) -> None:
+    if tj.spec.runtime.queue_name is not None:
+        return  # Kueue owns spec.suspend of a queued Job
+    job_suspended = bool(job.get("spec", {}).get("suspend"))
+    if job_suspended != tj.spec.suspend:
+        plan_.suspend_job = tj.spec.suspend
+    was = cond.find(tj.status.conditions, ConditionType.SUSPENDED)
+    if tj.spec.suspend:
+        s.condition(ConditionType.SUSPENDED, TRUE, "Suspended", "spec.suspend is true")
+        if was is None or was.status != TRUE:
+            s.events.append(Event("Normal", "Suspended", "the Job is suspended"))
+            s.condition(ConditionType.RUNNING, FALSE, "Suspended", "the Job is suspended")
+            s.phase(Phase.QUEUED, "Suspended", "suspended: set spec.suspend to false to resume")
+    elif was is not None and was.status == TRUE:
+        s.condition(ConditionType.SUSPENDED, FALSE, "Resumed", "spec.suspend is false")
+        s.events.append(Event("Normal", "Resumed", "the Job is resumed"))

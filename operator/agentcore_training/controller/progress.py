@@ -1,0 +1,105 @@
+"""Progress reports from trainers: acceptance rules and the status they become (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from agentcore_training.api.progress import ProgressReport
+from agentcore_training.api.status import HISTORY_MAX_POINTS, History
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a report is refused: the HTTP status and a message for the trainer's log."""
+
+    http_status: int
+    message: str
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """The last report accepted for a job: later ones may not go back from it."""
+
+    iteration: int
+    cost_usd: Decimal
+
+
+def check_report(
+    report: ProgressReport,
+    *,
+    pod_job_id: str,
+    budget_usd: Decimal,
+    last: Accepted | None,
+) -> Refusal | None:
+    """None when the report may be applied; otherwise why not."""
+    if report.job_id is not None and report.job_id != pod_job_id:
+        return Refusal(403, f"this pod belongs to job {pod_job_id}, not {report.job_id}")
+    if report.budget_usd != budget_usd:
+        return Refusal(
+            422, f"budgetUsd {report.budget_usd} is not the job's maxBudgetUsd {budget_usd}"
+        )
+    if last is not None and report.iteration < last.iteration:
+        return Refusal(409, f"iteration went down: {report.iteration} after {last.iteration}")
+    if last is not None and report.cost_usd < last.cost_usd:
+        return Refusal(409, f"costUsd went down: {report.cost_usd} after {last.cost_usd}")
+    return None
+
+
+def downsample(iterations: list[int], values: list[float], max_points: int) -> History:
+    """Keep at most `max_points`, evenly spread, always with the first and latest point."""
+    if len(iterations) <= max_points:
+        return History(iterations=iterations, avg_reward=values)
+    step = (len(iterations) - 1) / (max_points - 1)
+    picks = sorted({round(i * step) for i in range(max_points)})
+    return History(iterations=[iterations[i] for i in picks], avg_reward=[values[i] for i in picks])
+
+
+def history_after(history: History | None, report: ProgressReport) -> History:
+    """The reward curve with this report in it, bounded to HISTORY_MAX_POINTS."""
+    if report.avg_reward_history:
+        points = sorted(report.avg_reward_history, key=lambda p: p.iteration)
+        return downsample(
+            [p.iteration for p in points], [p.avg_reward for p in points], HISTORY_MAX_POINTS
+        )
+    iterations = list(history.iterations) if history else []
+    values = list(history.avg_reward) if history else []
+    reward = report.metrics.avg_reward
+    if reward is not None and (not iterations or report.iteration > iterations[-1]):
+        iterations.append(report.iteration)
+        values.append(reward)
+    return downsample(iterations, values, HISTORY_MAX_POINTS)
+
+
+def status_from_report(report: ProgressReport, history: History | None) -> dict[str, Any]:
+    """The status fields (wire form) that a report sets: progress, metrics, cost, history."""
+    total = report.total_iterations
+    percent = min(100, (100 * report.iteration) // total) if total else 0
+    patch: dict[str, Any] = {
+        "progress": {
+            "currentIteration": report.iteration,
+            "totalIterations": total,
+            "percentComplete": percent,
+        },
+        "metrics": report.metrics.to_wire(),
+        "cost": {
+            "costUsd": format(report.cost_usd, "f"),
+            "budgetUsd": format(report.budget_usd, "f"),
+            "budgetRemainingUsd": format(report.budget_remaining_usd, "f"),
+        },
+        "history": history_after(history, report).to_wire(),
+    }
+    if report.best_checkpoint_id:
+        patch["bestCheckpointId"] = report.best_checkpoint_id
+    return patch
+
+
+def parse_summary(message: str | None) -> ProgressReport | None:
+    """The trainer's final summary from its termination message, if it is one."""
+    if not message or not message.lstrip().startswith("{"):
+        return None
+    try:
+        return ProgressReport.model_validate_json(message)
+    except ValueError:
+        return None

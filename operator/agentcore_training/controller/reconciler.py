@@ -1,0 +1,169 @@
+"""The reconcile loop: a work queue of job ids, each reconciled by one worker at a time.
+
+Watches (kopf event handlers) and timers enqueue a job id; a worker turns what the state
+holds into a plan (controller.phase, pure) and carries it out against the apiserver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from agentcore_training.api.resource import TrainingJob
+from agentcore_training.controller import metrics
+from agentcore_training.controller.jobs import JobSettings, build_job
+from agentcore_training.controller.phase import Plan, plan
+from agentcore_training.controller.state import ClusterState
+from agentcore_training.kube.client import ApiError, KubeClient, path_for
+from agentcore_training.kube.events import record_event
+
+log = logging.getLogger(__name__)
+
+TRAININGJOBS = "training.agentcore.dev/v1alpha1"
+
+
+class Reconciler:
+    """A controller-runtime style work queue: one reconcile per job id at a time."""
+
+    def __init__(
+        self,
+        client: KubeClient,
+        state: ClusterState,
+        job_settings: JobSettings,
+        *,
+        cancel_grace_seconds: float,
+        workers: int = 8,
+    ) -> None:
+        self._client = client
+        self._state = state
+        self._job_settings = job_settings
+        self._grace = cancel_grace_seconds
+        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._queued: set[str] = set()
+        self._active: set[str] = set()
+        self._dirty: set[str] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._workers = workers
+
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._work()) for _ in range(self._workers)]
+
+    async def stop(self) -> None:
+        for timer in self._timers.values():
+            timer.cancel()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def enqueue(self, uid: str) -> None:
+        if uid in self._active:
+            self._dirty.add(uid)  # reconciled again as soon as the running one ends
+        elif uid not in self._queued:
+            self._queued.add(uid)
+            self._queue.put_nowait(uid)
+
+    def enqueue_after(self, uid: str, delay: float) -> None:
+        previous = self._timers.pop(uid, None)
+        if previous is not None:
+            previous.cancel()
+        loop = asyncio.get_running_loop()
+        self._timers[uid] = loop.call_later(delay, self.enqueue, uid)
+
+    async def _work(self) -> None:
+        while True:
+            uid = await self._queue.get()
+            self._queued.discard(uid)
+            self._active.add(uid)
+            try:
+                await self.reconcile(uid)
+            except Exception:
+                metrics.HANDLER_ERRORS.labels("reconcile").inc()
+                log.exception("reconcile of %s failed; retrying in 5 s", uid)
+                self.enqueue_after(uid, 5.0)
+            finally:
+                self._active.discard(uid)
+                if uid in self._dirty:
+                    self._dirty.discard(uid)
+                    self.enqueue(uid)
+
+    async def reconcile(self, uid: str) -> None:
+        body = self._state.trainingjobs.get(uid)
+        if body is None or body["metadata"].get("deletionTimestamp"):
+            return
+        metrics.RECONCILES.inc()
+        try:
+            trainingjob = TrainingJob.model_validate(body)
+        except ValidationError as error:
+            log.warning("TrainingJob %s does not parse; skipping: %s", uid, error)
+            return
+        job = self._state.jobs.get(uid)
+        if job is None and trainingjob.status.job_name:
+            job = await self._get_job(trainingjob.namespace, trainingjob.status.job_name)
+        result = plan(
+            trainingjob,
+            job,
+            self._state.pods_of(uid),
+            now=datetime.now(UTC),
+            cancel_grace_seconds=self._grace,
+        )
+        await self._carry_out(trainingjob, body, result)
+
+    async def _get_job(self, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            return await self._client.get(
+                path_for("batch/v1", "jobs", namespace=namespace, name=name)
+            )
+        except ApiError as error:
+            if error.not_found:
+                return None
+            raise
+
+    async def _carry_out(self, tj: TrainingJob, body: dict[str, Any], result: Plan) -> None:
+        jobs_path = path_for("batch/v1", "jobs", namespace=tj.namespace)
+        if result.create_job:
+            await self._create_job(tj, jobs_path)
+        if result.delete_job and tj.status.job_name:
+            try:
+                await self._client.delete(f"{jobs_path}/{tj.status.job_name}")
+            except ApiError as error:
+                if not error.not_found:
+                    raise
+        if result.suspend_job is not None and tj.status.job_name:
+            await self._client.patch(
+                f"{jobs_path}/{tj.status.job_name}", {"spec": {"suspend": result.suspend_job}}
+            )
+        if result.status:
+            path = path_for(TRAININGJOBS, "trainingjobs", namespace=tj.namespace, name=tj.name)
+            updated = await self._client.patch(f"{path}/status", {"status": result.status})
+            metrics.STATUS_PATCHES.labels("reconcile").inc()
+            self._state.put_trainingjob(updated)
+            body = updated
+        for event in result.events:
+            try:
+                await record_event(self._client, body, event.type, event.reason, event.message)
+            except ApiError as error:
+                log.warning("could not record event %s on %s: %s", event.reason, tj.name, error)
+        if result.requeue_after is not None:
+            self.enqueue_after(tj.uid, result.requeue_after)
+
+    async def _create_job(self, tj: TrainingJob, jobs_path: str) -> None:
+        manifest = build_job(tj, self._job_settings)
+        try:
+            created = await self._client.create(jobs_path, manifest)
+            metrics.JOBS_CREATED.inc()
+        except ApiError as error:
+            if not error.conflict:
+                raise
+            # A retried reconcile or a restarted operator: the Job is there already.
+            created = await self._client.get(f"{jobs_path}/{manifest['metadata']['name']}")
+            owners = created["metadata"].get("ownerReferences", [])
+            if not any(o.get("uid") == tj.uid for o in owners):
+                raise RuntimeError(
+                    f"Job {manifest['metadata']['name']} exists but is not owned by {tj.uid}"
+                ) from error
+        self._state.put_job(created)

@@ -1,0 +1,252 @@
+"""The operator's HTTPS server: the admission webhook and the trainers' progress endpoint.
+
+One aiohttp application, one certificate. The progress endpoint authenticates the trainer's
+projected, pod-bound ServiceAccount token with a TokenReview for the dedicated audience,
+maps the pod to its TrainingJob, applies the report rules of controller.progress, and
+coalesces status writes to at most one patch per job per interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from agentcore_training import labels
+from agentcore_training.api.progress import ProgressAnswer, ProgressReport
+from agentcore_training.api.resource import TrainingJob
+from agentcore_training.api.status import History
+from agentcore_training.controller import metrics
+from agentcore_training.controller.progress import Accepted, check_report, status_from_report
+from agentcore_training.controller.state import ClusterState
+from agentcore_training.kube.client import ApiError, KubeClient, path_for
+from agentcore_training.kube.tokens import review_token
+from agentcore_training.webhook.admission import (
+    Denial,
+    check_policy,
+    check_queries,
+    parse_spec,
+    review_response,
+)
+from agentcore_training.webhook.configuration import WEBHOOK_PATH
+
+log = logging.getLogger(__name__)
+
+PROGRESS_PATH = "/progress"
+MAX_REPORT_BYTES = 64 * 1024
+POD_NAME_EXTRA = "authentication.kubernetes.io/pod-name"
+POD_UID_EXTRA = "authentication.kubernetes.io/pod-uid"
+TOKEN_CACHE_SECONDS = 10.0
+
+
+@dataclass
+class _JobProgress:
+    """Per job: the last accepted report, and the write that coalesces the next ones."""
+
+    accepted: Accepted | None = None
+    pending: ProgressReport | None = None
+    last_write: float = 0.0
+    writer: asyncio.Task[None] | None = None
+
+
+@dataclass
+class ProgressService:
+    """Accepts trainer reports and writes them to status, coalesced."""
+
+    client: KubeClient
+    state: ClusterState
+    interval: float
+    on_written: Callable[[str], None] = lambda _uid: None
+    _jobs: dict[str, _JobProgress] = field(default_factory=dict)
+    _reviews: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)
+
+    async def authenticate(self, token: str) -> dict[str, Any] | None:
+        """The TokenReview user of a token minted for the progress audience, or None."""
+        key = hashlib.sha256(token.encode()).hexdigest()
+        cached = self._reviews.get(key)
+        if cached is not None and time.monotonic() - cached[0] < TOKEN_CACHE_SECONDS:
+            return cached[1]
+        status = await review_token(self.client, token, [labels.PROGRESS_TOKEN_AUDIENCE])
+        audiences = status.get("audiences") or []
+        if not status.get("authenticated") or labels.PROGRESS_TOKEN_AUDIENCE not in audiences:
+            return None
+        user: dict[str, Any] = status.get("user") or {}
+        if len(self._reviews) > 10_000:
+            self._reviews.clear()
+        self._reviews[key] = (time.monotonic(), user)
+        return user
+
+    async def pod_of(self, user: dict[str, Any]) -> dict[str, Any] | None:
+        """The trainer pod the token is bound to, if it is one of ours."""
+        username = str(user.get("username", ""))
+        extra = user.get("extra") or {}
+        pod_names, pod_uids = extra.get(POD_NAME_EXTRA) or [], extra.get(POD_UID_EXTRA) or []
+        parts = username.split(":")
+        if len(parts) != 4 or parts[:2] != ["system", "serviceaccount"] or not pod_names:
+            return None
+        namespace, pod_name = parts[2], str(pod_names[0])
+        pod = self.state.find_pod(namespace, pod_name)
+        if pod is None:
+            try:
+                pod = await self.client.get(
+                    path_for("v1", "pods", namespace=namespace, name=pod_name)
+                )
+            except ApiError as error:
+                if error.not_found:
+                    return None
+                raise
+        pod_labels = pod["metadata"].get("labels") or {}
+        if pod_uids and pod["metadata"].get("uid") != pod_uids[0]:
+            return None
+        if pod_labels.get(labels.MANAGED_BY) != labels.MANAGER or labels.JOB_ID not in pod_labels:
+            return None
+        return pod
+
+    def accept(self, uid: str, report: ProgressReport) -> web.Response | bool:
+        """Apply the rules; True (cancel wanted?) or a refusal response."""
+        body = self.state.trainingjobs.get(uid)
+        if body is None:
+            return _refuse(404, f"TrainingJob {uid} not found")
+        trainingjob = TrainingJob.model_validate(body)
+        if trainingjob.status.phase is not None and trainingjob.status.phase.is_finished:
+            return _refuse(409, f"TrainingJob {uid} is {trainingjob.status.phase.value}")
+        progress = self._jobs.setdefault(uid, _JobProgress())
+        if progress.accepted is None and trainingjob.status.progress is not None:
+            cost = trainingjob.status.cost
+            progress.accepted = Accepted(
+                trainingjob.status.progress.current_iteration,
+                cost.cost_usd if cost is not None else report.cost_usd,
+            )
+        refusal = check_report(
+            report,
+            pod_job_id=uid,
+            budget_usd=trainingjob.spec.config.max_budget_usd,
+            last=progress.accepted,
+        )
+        if refusal is not None:
+            return _refuse(refusal.http_status, refusal.message)
+        progress.accepted = Accepted(report.iteration, report.cost_usd)
+        progress.pending = report
+        if progress.writer is None or progress.writer.done():
+            progress.writer = asyncio.create_task(self._write_later(uid, progress))
+        return trainingjob.spec.cancel
+
+    async def _write_later(self, uid: str, progress: _JobProgress) -> None:
+        delay = progress.last_write + self.interval - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        report, progress.pending = progress.pending, None
+        body = self.state.trainingjobs.get(uid)
+        if report is None or body is None:
+            return
+        status = body.get("status") or {}
+        history = History.model_validate(status["history"]) if status.get("history") else None
+        meta = body["metadata"]
+        path = path_for(
+            "training.agentcore.dev/v1alpha1",
+            "trainingjobs",
+            namespace=meta["namespace"],
+            name=meta["name"],
+        )
+        progress.last_write = time.monotonic()
+        try:
+            updated = await self.client.patch(
+                f"{path}/status", {"status": status_from_report(report, history)}
+            )
+        except ApiError as error:
+            metrics.HANDLER_ERRORS.labels("progress-write").inc()
+            log.warning("progress write for %s failed: %s", uid, error)
+            return
+        metrics.STATUS_PATCHES.labels("progress").inc()
+        self.state.put_trainingjob(updated)
+        self.on_written(uid)
+        if progress.pending is not None:  # a newer report came in while this one was written
+            progress.writer = asyncio.create_task(self._write_later(uid, progress))
+
+
+def _refuse(status: int, message: str) -> web.Response:
+    metrics.PROGRESS_REPORTS.labels(str(status)).inc()
+    return web.json_response({"error": message}, status=status)
+
+
+PROGRESS_SERVICE = web.AppKey("progress_service", ProgressService)
+KUBE_CLIENT = web.AppKey("kube_client", KubeClient)
+MIN_QUERIES = web.AppKey("min_queries", int)
+
+
+async def handle_progress(request: web.Request) -> web.Response:
+    service = request.app[PROGRESS_SERVICE]
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer ") or not header[7:].strip():
+        return _refuse(401, "a bearer token is required")
+    user = await service.authenticate(header[7:].strip())
+    if user is None:
+        return _refuse(401, f"the token is not valid for audience {labels.PROGRESS_TOKEN_AUDIENCE}")
+    pod = await service.pod_of(user)
+    if pod is None:
+        return _refuse(403, "the token is not bound to a trainer pod of this operator")
+    if request.content_length is not None and request.content_length > MAX_REPORT_BYTES:
+        return _refuse(413, f"a report is at most {MAX_REPORT_BYTES} bytes")
+    try:
+        report = ProgressReport.model_validate_json(await request.read())
+    except ValidationError as error:
+        return _refuse(422, f"not a progress report: {error.errors()[0]['msg']}")
+    outcome = service.accept(pod["metadata"]["labels"][labels.JOB_ID], report)
+    if isinstance(outcome, web.Response):
+        return outcome
+    metrics.PROGRESS_REPORTS.labels("accepted").inc()
+    return web.json_response(ProgressAnswer(cancel=outcome).to_wire())
+
+
+async def handle_admission(request: web.Request) -> web.Response:
+    review = await request.json()
+    admission = review.get("request") or {}
+    uid = str(admission.get("uid", ""))
+    obj = admission.get("object") or {}
+    namespace = str(admission.get("namespace") or obj.get("metadata", {}).get("namespace", ""))
+    denial = await _judge(request.app[KUBE_CLIENT], obj, namespace, request.app[MIN_QUERIES])
+    metrics.ADMISSION_REVIEWS.labels(str(denial is None).lower()).inc()
+    return web.json_response(review_response(uid, denial))
+
+
+async def _judge(
+    client: KubeClient, obj: dict[str, Any], namespace: str, min_queries: int
+) -> Denial | None:
+    spec = parse_spec(obj)
+    if isinstance(spec, Denial):
+        return spec
+    denial = check_policy(spec)
+    if denial is not None or spec.queries.config_map_ref is None:
+        return denial
+    name = spec.queries.config_map_ref.name
+    try:
+        configmap: dict[str, Any] | None = await client.get(
+            path_for("v1", "configmaps", namespace=namespace, name=name)
+        )
+    except ApiError as error:
+        if not error.not_found:
+            raise
+        configmap = None
+    return check_queries(spec, namespace, configmap, min_queries=min_queries)
+
+
+async def handle_health(_: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+def build_app(client: KubeClient, service: ProgressService, *, min_queries: int) -> web.Application:
+    app = web.Application(client_max_size=2 * 1024 * 1024)
+    app[KUBE_CLIENT] = client
+    app[PROGRESS_SERVICE] = service
+    app[MIN_QUERIES] = min_queries
+    app.router.add_post(PROGRESS_PATH, handle_progress)
+    app.router.add_post(WEBHOOK_PATH, handle_admission)
+    app.router.add_get("/healthz", handle_health)
+    return app

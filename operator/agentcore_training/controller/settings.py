@@ -1,0 +1,86 @@
+"""The operator's settings, from environment variables (AGENTCORE_OPERATOR_*)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class WebhookMode(StrEnum):
+    """How the apiserver reaches the admission webhook."""
+
+    URL = "url"  # a loopback or external URL: local control planes, the dev loop
+    SERVICE = "service"  # a Service in the cluster: the deployed operator
+    NONE = "none"  # the operator registers nothing (the configuration is managed elsewhere)
+
+
+class OperatorSettings(BaseSettings):
+    """Every knob of the operator. Each field reads AGENTCORE_OPERATOR_<NAME>."""
+
+    model_config = SettingsConfigDict(env_prefix="AGENTCORE_OPERATOR_", frozen=True)
+
+    namespace: str | None = Field(
+        default=None, description="Watch one namespace; all namespaces when unset."
+    )
+    listen_host: str = Field(
+        default="0.0.0.0",  # noqa: S104 - in a pod the Service reaches it on the pod IP
+        description="Address of the HTTPS server (admission webhook and progress endpoint).",
+    )
+    listen_port: int = Field(default=8443, ge=1, le=65535, description="Its port.")
+    metrics_port: int = Field(
+        default=8080, ge=0, le=65535, description="Port of /metrics (plain HTTP); 0 turns it off."
+    )
+    tls_cert_file: str | None = Field(
+        default=None, description="Server certificate (PEM); a self-signed one is made if unset."
+    )
+    tls_key_file: str | None = Field(default=None, description="Its private key (PEM).")
+    tls_ca_file: str | None = Field(
+        default=None, description="The CA that signed it, handed to the apiserver and trainers."
+    )
+    tls_dir: str | None = Field(
+        default=None,
+        description=(
+            "Without the three files above: where the self-signed certificate is kept, and "
+            "reused after a restart (running trainers trust its CA); a temporary folder if unset."
+        ),
+    )
+    advertise_url: str = Field(
+        default="https://127.0.0.1:8443",
+        description="Base URL at which the apiserver and trainer pods reach the HTTPS server.",
+    )
+    webhook_mode: WebhookMode = Field(
+        default=WebhookMode.URL, description="How the apiserver reaches the webhook."
+    )
+    webhook_service_name: str = Field(
+        default="agentcore-training-operator", description="Service of the webhook (service mode)."
+    )
+    webhook_service_namespace: str = Field(
+        default="agentcore-system", description="Namespace of that Service."
+    )
+    webhook_configuration_name: str = Field(
+        default="trainingjobs.training.agentcore.dev",
+        description="Name of the ValidatingWebhookConfiguration the operator keeps.",
+    )
+    status_interval_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="At most one progress status patch per TrainingJob in this interval.",
+    )
+    cancel_grace_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="Time a cancelled trainer gets to checkpoint and exit before its Job goes.",
+    )
+    trainer_service_account: str = Field(
+        default="default",
+        description="ServiceAccount of trainer pods; it needs no API permissions at all.",
+    )
+    trainer_command: list[str] = Field(
+        default_factory=lambda: ["agentcore-trainer"],
+        description="Command of the trainer container.",
+    )
+    min_queries: int = Field(
+        default=100, ge=1, description="Fewest training queries the webhook admits."
+    )

@@ -1,0 +1,43 @@
+"""Checks of the inputs that need no torch: they fail fast, before the slow imports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from agentcore_training.api.spec import PolicySpec
+from agentcore_training.trainer.config import TrainerOptions
+from agentcore_training.trainer.errors import BadInputError
+from agentcore_training.trainer.queries import Query, load_queries
+from agentcore_training.trainer.rewards import Reward, build_reward
+
+BUILTIN_MODELS = ("tiny",)
+
+
+def check_policy_source(policy: PolicySpec) -> None:
+    """A known built-in model, or an hf: path that exists."""
+    kind, _, name = policy.model.partition(":")
+    if kind == "builtin":
+        if name not in BUILTIN_MODELS:
+            known = ", ".join(f"builtin:{m}" for m in BUILTIN_MODELS)
+            raise BadInputError(f"unknown built-in model {policy.model!r}: expected one of {known}")
+    elif kind == "hf":
+        if not Path(name).exists():
+            raise BadInputError(f"model path {name} does not exist (policy.model {policy.model})")
+    else:
+        raise BadInputError(f"policy.model {policy.model!r} must be builtin:<name> or hf:<path>")
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The queries and the reward, checked against each other."""
+
+    queries: list[Query]
+    reward: Reward
+
+
+def prepare_inputs(options: TrainerOptions) -> Inputs:
+    queries = load_queries(options.queries_file)
+    reward = build_reward(options.spec.reward, queries)
+    check_policy_source(options.spec.policy)
+    return Inputs(queries=queries, reward=reward)

@@ -1,0 +1,469 @@
+"""The training loop: budget check, rollout, update, charge, report, checkpoint.
+
+`run_training` is the whole run as a function (main.py only adds the CLI, signals, the
+progress pusher and the termination message), so tests and the benchmark call it directly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from agentcore_training.api.progress import ProgressReport, ProgressState
+from agentcore_training.api.status import Metrics
+from agentcore_training.trainer.checkpoint import CheckpointStore, checkpoint_id
+from agentcore_training.trainer.config import TrainerOptions
+from agentcore_training.trainer.errors import EXIT_INTERRUPTED, EXIT_OK, BadInputError
+from agentcore_training.trainer.grpo import zero_std_fraction
+from agentcore_training.trainer.history import RewardHistory
+from agentcore_training.trainer.inputs import Inputs, prepare_inputs
+from agentcore_training.trainer.jsonlog import log
+from agentcore_training.trainer.ledger import Ledger, Prices, Usage, price, seconds_decimal
+from agentcore_training.trainer.optim import AdamW
+from agentcore_training.trainer.policy.factory import build_policy
+from agentcore_training.trainer.policy.protocol import Policy
+from agentcore_training.trainer.progress import NullSink, ProgressSink
+from agentcore_training.trainer.queries import Query, to_jsonl
+from agentcore_training.trainer.rewards import Reward
+from agentcore_training.trainer.rollout import encode_prompts, sample_rollout
+from agentcore_training.trainer.update import policy_update
+from agentcore_training.trainer.warmstart import format_warm_start
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """How a run ended."""
+
+    state: ProgressState
+    reason: str
+    """Completed, BudgetExhausted, Cancelled or Interrupted (a CamelCase condition reason)."""
+    exit_code: int
+    report: ProgressReport
+    ledger: Ledger
+    rewards: list[float] = field(default_factory=list)
+    """Mean reward of each iteration this process ran (for tests and the benchmark)."""
+    seconds: float = 0.0
+    """Wall-clock seconds of this process's iterations (rollout + update)."""
+
+
+def spec_fingerprint(options: TrainerOptions, queries: Sequence[Query]) -> str:
+    """What a checkpoint must match to be resumed: the run's spec and its queries."""
+    spec = options.spec.model_dump(mode="json", exclude={"cancel", "suspend", "runtime"})
+    text = json.dumps(spec, sort_keys=True) + "\n" + to_jsonl(queries)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def batch_indices(cursor: int, batch_size: int, n_queries: int, seed: int) -> list[int]:
+    """The queries at positions cursor .. cursor+batch_size of a reshuffled-per-epoch order.
+
+    A pure function of (cursor, seed): the data position is one integer in a checkpoint.
+    """
+    picks: list[int] = []
+    order: list[int] = []
+    current_epoch = -1
+    for position in range(cursor, cursor + batch_size):
+        epoch, offset = divmod(position, n_queries)
+        if epoch != current_epoch:
+            generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+            order = torch.randperm(n_queries, generator=generator).tolist()
+            current_epoch = epoch
+        picks.append(order[offset])
+    return picks
+
+
+class Trainer:
+    """One run: state that the loop updates and checkpoints carry."""
+
+    def __init__(
+        self,
+        options: TrainerOptions,
+        sink: ProgressSink,
+        stop: threading.Event,
+        clock_start: float,
+        inputs: Inputs | None = None,
+    ) -> None:
+        self.options = options
+        self.spec = options.spec
+        self.config = options.spec.config
+        self.sink = sink
+        self.stop = stop
+        self.last_charge = clock_start
+        self.prices = Prices.from_spec(self.spec.pricing)
+        inputs = inputs or prepare_inputs(options)
+        self.queries = inputs.queries
+        self.reward: Reward = inputs.reward
+        self.policy: Policy = build_policy(
+            self.spec.policy,
+            self.queries,
+            reward_field=self.spec.reward.field,
+            max_new_tokens=self.config.max_new_tokens,
+            seed=self.config.seed,
+        )
+        self.prompts = encode_prompts(self.policy.codec, self.queries)
+        longest = max(len(p) for p in self.prompts)
+        limit = self.policy.max_context
+        if limit is not None and longest + self.config.max_new_tokens > limit:
+            raise BadInputError(
+                f"the longest query is {longest} tokens; with maxNewTokens "
+                f"{self.config.max_new_tokens} that exceeds the model's context of {limit}"
+            )
+        self.fingerprint = spec_fingerprint(options, self.queries)
+        self.store = CheckpointStore(options.checkpoint_dir)
+        self.sampling = torch.Generator().manual_seed(self.config.seed)
+        self.optimizer = AdamW(
+            self.policy.module.parameters(), lr=self.config.learning_rate, weight_decay=0.0
+        )
+        self.reference: Policy | None = None
+        self.reference_saved = False
+        self.ledger = Ledger(budget=self.config.max_budget_usd)
+        self.iteration = 0
+        self.cursor = 0
+        self.history = RewardHistory()
+        self.metrics = Metrics()
+        self.checkpoint_id: str | None = None
+        self.best_checkpoint_id: str | None = None
+        self.best_reward: float | None = None
+        self.window: list[float] = []
+        self.rewards: list[float] = []
+        self.loop_seconds = 0.0
+        self._prior: Decimal | None = None
+
+    # -- start -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Resume from the latest checkpoint, or start fresh (with the warm start)."""
+        latest = self.store.latest()
+        if latest is not None:
+            self._resume(latest)
+            return
+        kl_needed = self.config.kl_coef > 0
+        if self.spec.policy.warm_start_steps > 0:
+            started = time.monotonic()
+            loss = format_warm_start(
+                self.policy,
+                self.prompts,
+                steps=self.spec.policy.warm_start_steps,
+                learning_rate=self.config.learning_rate,
+                max_new_tokens=self.config.max_new_tokens,
+                generator=torch.Generator().manual_seed(self.config.seed + 1),
+            )
+            self._charge("warm_start", Usage())
+            self.reference_saved = kl_needed
+            log(
+                "info",
+                "warm_start",
+                steps=self.spec.policy.warm_start_steps,
+                loss=round(loss, 4),
+                seconds=round(time.monotonic() - started, 3),
+            )
+        self.reference = self.policy.frozen_copy() if kl_needed else None
+        log("info", "start", policy=self.policy.describe(), queries=len(self.queries))
+
+    def _resume(self, ckpt_id: str) -> None:
+        state = self.store.read_state(ckpt_id)
+        if state.get("specFingerprint") != self.fingerprint:
+            raise BadInputError(
+                f"checkpoint directory {self.options.checkpoint_dir} holds a run of another "
+                "spec or other queries: use a new directory"
+            )
+        path = self.store.path_of(ckpt_id)
+        self.reference_saved = bool(state.get("referenceSaved"))
+        if self.config.kl_coef > 0:
+            # Without a warm start the reference is the initial weights: rebuild, not store.
+            self.reference = self.policy.frozen_copy()
+            if self.reference_saved:
+                self.reference.load(path / "reference")
+        self.policy.load(path)
+        train_state = self.store.read_train_state(ckpt_id)
+        self.optimizer.load_state_dict(train_state["optimizer"])
+        self.sampling.set_state(train_state["sampling_rng"])
+        torch.set_rng_state(train_state["torch_rng"])
+        self.ledger = Ledger.from_json(state["ledger"])
+        self.iteration = int(state["iteration"])
+        self.cursor = int(state["dataCursor"])
+        self.history = RewardHistory.from_json(state.get("history", {}))
+        self.metrics = Metrics.model_validate(state.get("metrics", {}))
+        self.checkpoint_id = ckpt_id
+        self.best_checkpoint_id = state.get("bestCheckpointId")
+        best = state.get("bestReward")
+        self.best_reward = None if best is None else float(best)
+        log(
+            "info",
+            "resumed",
+            checkpointId=ckpt_id,
+            iteration=self.iteration,
+            costUsd=format(self.ledger.spent, "f"),
+            policy=self.policy.describe(),
+        )
+
+    # -- money -----------------------------------------------------------------------------
+
+    def _charge(self, label: str, usage: Usage) -> None:
+        """Charge `usage` plus the wall-clock time since the last charge."""
+        now = time.monotonic()
+        seconds = seconds_decimal(now - self.last_charge)
+        self.last_charge = now
+        charge = self.ledger.charge(
+            Usage(
+                seconds=seconds,
+                prompt_tokens=usage.prompt_tokens,
+                completion_tokens=usage.completion_tokens,
+                tool_calls=usage.tool_calls,
+            ),
+            self.prices,
+            label=label,
+            iteration=self.iteration,
+        )
+        if charge.clamped:
+            log(
+                "warning",
+                "charge_clamped",
+                label=label,
+                iteration=self.iteration,
+                actualUsd=format(charge.actual, "f"),
+                chargedUsd=format(charge.charged, "f"),
+            )
+
+    def _prior_estimate(self) -> Decimal:
+        """Before any iteration: worst-case tokens, and time from one timed forward pass."""
+        if self._prior is None:
+            config = self.config
+            longest = max(len(p) for p in self.prompts)
+            width = longest + config.max_new_tokens
+            probe = torch.full((config.n_trajectories_per_query, width), self.policy.codec.eos_id)
+            started = time.monotonic()
+            with torch.no_grad():
+                self.policy.logits(probe, torch.ones_like(probe))
+            probe_seconds = time.monotonic() - started
+            # Generation steps, the reference pass, then forward+backward (~3 forwards) per
+            # inner epoch, each over batch_size groups.
+            forwards = config.max_new_tokens + 1 + 3 * self.options.inner_epochs
+            samples = config.batch_size * config.n_trajectories_per_query
+            usage = Usage(
+                seconds=seconds_decimal(probe_seconds * config.batch_size * forwards),
+                prompt_tokens=samples * longest,
+                completion_tokens=samples * config.max_new_tokens,
+            )
+            self._prior = price(usage, self.prices).total
+        return self._prior
+
+    def next_estimate(self) -> Decimal:
+        """Time already elapsed since the last charge, plus a cautious next iteration."""
+        pending = Usage(seconds=seconds_decimal(time.monotonic() - self.last_charge))
+        prior = self._prior_estimate() if self.ledger.max_iteration_usd is None else Decimal(0)
+        return price(pending, self.prices).total + self.ledger.next_iteration_estimate(prior)
+
+    # -- one iteration -----------------------------------------------------------------------
+
+    def run_iteration(self) -> None:
+        config = self.config
+        started = time.monotonic()
+        picks = batch_indices(self.cursor, config.batch_size, len(self.queries), config.seed)
+        self.cursor += config.batch_size
+        batch = sample_rollout(
+            self.policy,
+            self.reward,
+            [self.queries[i] for i in picks],
+            [self.prompts[i] for i in picks],
+            group_size=config.n_trajectories_per_query,
+            max_new_tokens=config.max_new_tokens,
+            temperature=config.temperature,
+            generator=self.sampling,
+        )
+        stats = policy_update(
+            self.policy,
+            self.reference,
+            self.optimizer,
+            batch,
+            inner_epochs=self.options.inner_epochs,
+            clip_epsilon=config.clip_epsilon,
+            kl_coef=config.kl_coef,
+            temperature=config.temperature,
+            micro_batch_size=self.options.micro_batch_size,
+        )
+        seconds = time.monotonic() - started
+        self.loop_seconds += seconds
+        self.iteration += 1
+        self._charge(
+            "iteration",
+            Usage(prompt_tokens=batch.prompt_tokens, completion_tokens=batch.completion_tokens),
+        )
+        avg_reward = float(batch.rewards.mean())
+        self.metrics = Metrics(
+            avg_reward=avg_reward,
+            std_reward=float(batch.rewards.std(correction=0)),
+            loss=stats.loss,
+            kl=stats.kl,
+            clip_ratio=stats.clip_ratio,
+            entropy=stats.entropy,
+            mean_completion_length=float(batch.completion_lengths.float().mean()),
+            frac_zero_std_groups=zero_std_fraction(batch.rewards, batch.group_size),
+            # Single-turn: one action and no tool call per trajectory, by construction.
+            mean_steps_per_trajectory=1.0,
+            tool_calls_per_trajectory=0.0,
+            tokens=self.ledger.usage.prompt_tokens + self.ledger.usage.completion_tokens,
+            iteration_seconds=round(seconds, 6),
+        )
+        self.rewards.append(avg_reward)
+        self.window.append(avg_reward)
+        self.history.add(self.iteration, avg_reward)
+        log(
+            "info",
+            "iteration",
+            iteration=self.iteration,
+            totalIterations=config.n_iterations,
+            costUsd=format(self.ledger.spent, "f"),
+            gradNorm=round(stats.grad_norm, 6),
+            metrics=self.metrics.to_snake(),
+        )
+
+    # -- checkpoints and reports ------------------------------------------------------------
+
+    def checkpoint(self, state: ProgressState) -> str:
+        ckpt_id = checkpoint_id(self.iteration)
+        if self.window:
+            window_mean = sum(self.window) / len(self.window)
+            if self.best_reward is None or window_mean > self.best_reward:
+                self.best_reward = window_mean
+                self.best_checkpoint_id = ckpt_id
+            self.window = []
+        elif self.best_checkpoint_id is None:
+            self.best_checkpoint_id = ckpt_id
+        reference = self.reference if self.reference_saved else None
+
+        def save_weights(directory: Path) -> None:
+            self.policy.save(directory)
+            if reference is not None:
+                (directory / "reference").mkdir()
+                reference.save(directory / "reference")
+
+        payload: dict[str, Any] = {
+            "iteration": self.iteration,
+            "totalIterations": self.config.n_iterations,
+            "dataCursor": self.cursor,
+            "state": state.value,
+            "specFingerprint": self.fingerprint,
+            "referenceSaved": self.reference_saved,
+            "ledger": self.ledger.to_json(),
+            "bestCheckpointId": self.best_checkpoint_id,
+            "bestReward": self.best_reward,
+            "metrics": self.metrics.to_wire(),
+            "history": self.history.to_json(),
+        }
+        train_state = {
+            "optimizer": self.optimizer.state_dict(),
+            "sampling_rng": self.sampling.get_state(),
+            "torch_rng": torch.get_rng_state(),
+        }
+        self.store.write(ckpt_id, payload, train_state, save_weights)
+        previous = self.checkpoint_id
+        self.checkpoint_id = ckpt_id
+        self.store.prune([ckpt_id, previous, self.best_checkpoint_id])
+        log(
+            "info",
+            "checkpoint",
+            checkpointId=ckpt_id,
+            bestCheckpointId=self.best_checkpoint_id,
+            costUsd=format(self.ledger.spent, "f"),
+        )
+        return ckpt_id
+
+    def report(self, state: ProgressState, message: str | None = None) -> ProgressReport:
+        return ProgressReport(
+            job_id=self.options.job_id,
+            pod_name=self.options.pod_name,
+            iteration=self.iteration,
+            total_iterations=self.config.n_iterations,
+            state=state,
+            metrics=self.metrics,
+            cost_usd=self.ledger.spent,
+            budget_usd=self.ledger.budget,
+            checkpoint_id=self.checkpoint_id,
+            best_checkpoint_id=self.best_checkpoint_id,
+            avg_reward_history=self.history.to_points(),
+            message=message,
+        )
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def run(self) -> RunResult:
+        config = self.config
+        self.sink.publish(self.report(ProgressState.RUNNING, "started"))
+        while True:
+            if self.iteration >= config.n_iterations:
+                state, reason, code = ProgressState.COMPLETED, "Completed", EXIT_OK
+                message = f"completed {self.iteration} iterations"
+                break
+            if self.spec.cancel or self.sink.cancel_requested:
+                state, reason, code = ProgressState.CANCELLED, "Cancelled", EXIT_OK
+                message = f"cancelled after {self.iteration} iterations"
+                break
+            if self.stop.is_set():
+                state, reason, code = ProgressState.RUNNING, "Interrupted", EXIT_INTERRUPTED
+                message = f"interrupted by SIGTERM after {self.iteration} iterations"
+                break
+            estimate = self.next_estimate()
+            if not self.ledger.can_afford(estimate):
+                state, reason, code = ProgressState.BUDGET_EXHAUSTED, "BudgetExhausted", EXIT_OK
+                message = (
+                    f"budget exhausted after {self.iteration} iterations: spent "
+                    f"{self.ledger.spent} USD of {self.ledger.budget}, and the next iteration "
+                    f"could cost up to {estimate}"
+                )
+                break
+            self.run_iteration()
+            if self.iteration % config.checkpoint_interval == 0 and (
+                self.iteration < config.n_iterations
+            ):
+                self.checkpoint(ProgressState.RUNNING)
+            self.sink.publish(self.report(ProgressState.RUNNING))
+        # The time since the last charge (the last checks, a checkpoint) is spend too.
+        self._charge("tail", Usage())
+        self.checkpoint(state)
+        log(
+            "info",
+            "finished",
+            state=state.value,
+            reason=reason,
+            iteration=self.iteration,
+            costUsd=format(self.ledger.spent, "f"),
+            unbilledUsd=format(self.ledger.unbilled_usd, "f"),
+            message=message,
+        )
+        return RunResult(
+            state=state,
+            reason=reason,
+            exit_code=code,
+            report=self.report(state, message),
+            ledger=self.ledger,
+            rewards=self.rewards,
+            seconds=self.loop_seconds,
+        )
+
+
+def run_training(
+    options: TrainerOptions,
+    sink: ProgressSink | None = None,
+    stop: threading.Event | None = None,
+    clock_start: float | None = None,
+    inputs: Inputs | None = None,
+) -> RunResult:
+    """Run (or resume) the whole training; raises TrainerError subclasses on failure."""
+    trainer = Trainer(
+        options,
+        sink or NullSink(),
+        stop or threading.Event(),
+        time.monotonic() if clock_start is None else clock_start,
+        inputs,
+    )
+    trainer.start()
+    return trainer.run()

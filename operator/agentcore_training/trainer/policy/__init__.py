@@ -1,0 +1,1 @@
+"""Policy backends: builtin:<name> (a tiny causal LM) and hf:<path> (transformers)."""

@@ -1,0 +1,34 @@
+"""Build the policy that spec.policy.model names."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from agentcore_training.api.spec import PolicySpec
+from agentcore_training.trainer.inputs import check_policy_source
+from agentcore_training.trainer.policy.protocol import Policy
+from agentcore_training.trainer.policy.tiny import TinyPolicy
+from agentcore_training.trainer.queries import Query
+from agentcore_training.trainer.tokenizer import CharTokenizer
+
+
+def build_policy(
+    spec: PolicySpec,
+    queries: Sequence[Query],
+    *,
+    reward_field: str,
+    max_new_tokens: int,
+    seed: int,
+) -> Policy:
+    """A fresh policy (random init for builtin, the files' weights for hf)."""
+    check_policy_source(spec)
+    kind, _, name = spec.model.partition(":")
+    if kind == "builtin":
+        texts = [q.query for q in queries]
+        texts += [str(q.expected_outcome.get(reward_field, "")) for q in queries]
+        tokenizer = CharTokenizer.from_texts(texts)
+        longest = max(len(q.query) for q in queries)
+        return TinyPolicy.create(tokenizer, max_context=longest + max_new_tokens + 1, seed=seed)
+    from agentcore_training.trainer.policy.hf import HFPolicy  # lazy
+
+    return HFPolicy.load_from(name)

@@ -1,0 +1,55 @@
+"""The one interface every policy backend implements."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import torch
+
+from agentcore_training.trainer.tokenizer import TextCodec
+
+
+class Policy(Protocol):
+    """A causal LM that the trainer samples from and updates.
+
+    Batches are left-padded prompts followed by right-padded completions; `attention_mask`
+    says which positions are real tokens.
+    """
+
+    @property
+    def codec(self) -> TextCodec: ...
+
+    @property
+    def module(self) -> torch.nn.Module:
+        """The trainable weights."""
+
+    @property
+    def max_context(self) -> int | None:
+        """The longest sequence it takes (prompt + completion), or None if unbounded."""
+
+    def logits(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Next-token logits [batch, length, vocab] (float32) for every position."""
+
+    def generate(
+        self,
+        prompt_ids: torch.Tensor,
+        prompt_mask: torch.Tensor,
+        *,
+        max_new_tokens: int,
+        temperature: float,
+        generator: torch.Generator,
+    ) -> torch.Tensor:
+        """Sample completions [batch, <= max_new_tokens], pad_id after each EOS."""
+
+    def frozen_copy(self) -> Policy:
+        """A copy whose weights never change (the KL reference)."""
+
+    def save(self, directory: Path) -> None:
+        """Write the weights (and what is needed to rebuild the model) under directory."""
+
+    def load(self, directory: Path) -> None:
+        """Read back weights written by save."""
+
+    def describe(self) -> dict[str, str | int]:
+        """A few facts for the logs: backend, parameters, vocabulary size."""

@@ -1,0 +1,119 @@
+"""Sampling trajectories and laying them out for the update.
+
+A batch is left-padded prompts followed by right-padded completions. Per-token
+`loss_mask` and `advantages` say which tokens are the policy's actions and how good they
+were; single-turn trajectories have one action (the completion), and a multi-step
+environment will add tokens of its own with mask 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from agentcore_training.trainer.errors import BadInputError
+from agentcore_training.trainer.grpo import group_advantages
+from agentcore_training.trainer.policy.protocol import Policy
+from agentcore_training.trainer.queries import Query
+from agentcore_training.trainer.rewards import Reward
+from agentcore_training.trainer.tokenizer import TextCodec
+
+
+@dataclass(frozen=True)
+class RolloutBatch:
+    """Trajectories of one iteration, group after group (group size = n per query)."""
+
+    input_ids: torch.Tensor
+    """[N, T] prompt (left-padded) then completion (right-padded) token ids."""
+    attention_mask: torch.Tensor
+    """[N, T] 1 for real tokens."""
+    loss_mask: torch.Tensor
+    """[N, T] 1 for tokens the policy chose (its actions), 0 for prompt, padding, env."""
+    advantages: torch.Tensor
+    """[N, T] the advantage of each token (0 where loss_mask is 0)."""
+    rewards: torch.Tensor
+    """[N] the outcome reward of each trajectory."""
+    completion_lengths: torch.Tensor
+    """[N] policy tokens in each trajectory (EOS included)."""
+    prompt_tokens: int
+    completion_tokens: int
+    texts: list[str]
+    group_size: int
+
+
+def encode_prompts(codec: TextCodec, queries: Sequence[Query]) -> list[list[int]]:
+    """Token ids of every prompt, once, at start."""
+    encoded = []
+    for index, query in enumerate(queries):
+        ids = codec.encode(query.query)
+        if not ids:
+            raise BadInputError(f"query {index}: encodes to no tokens")
+        encoded.append(ids)
+    return encoded
+
+
+def left_pad(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(len(s) for s in sequences)
+    ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(sequences), width), dtype=torch.long)
+    for row, sequence in enumerate(sequences):
+        if sequence:
+            ids[row, width - len(sequence) :] = torch.tensor(sequence, dtype=torch.long)
+            mask[row, width - len(sequence) :] = 1
+    return ids, mask
+
+
+def completion_mask(completions: torch.Tensor, eos_id: int) -> torch.Tensor:
+    """1 up to and including the first EOS of each row, 0 after it."""
+    is_eos = completions == eos_id
+    # Tokens strictly after the first EOS are those with an EOS before them.
+    eos_before = (is_eos.long().cumsum(dim=1) - is_eos.long()) > 0
+    return (~eos_before).long()
+
+
+@torch.no_grad()
+def sample_rollout(
+    policy: Policy,
+    reward: Reward,
+    queries: Sequence[Query],
+    prompts: Sequence[Sequence[int]],
+    *,
+    group_size: int,
+    max_new_tokens: int,
+    temperature: float,
+    generator: torch.Generator,
+) -> RolloutBatch:
+    """Sample `group_size` completions of each query, score them, and lay them out."""
+    codec = policy.codec
+    repeated = [prompt for prompt in prompts for _ in range(group_size)]
+    prompt_ids, prompt_mask = left_pad(repeated, codec.pad_id)
+    completions = policy.generate(
+        prompt_ids,
+        prompt_mask,
+        max_new_tokens=max_new_tokens,
+        temperature=temperature,
+        generator=generator,
+    )
+    comp_mask = completion_mask(completions, codec.eos_id)
+    texts = [codec.decode(row.tolist()) for row in completions]
+    scored = [reward(text, queries[index // group_size]) for index, text in enumerate(texts)]
+    rewards = torch.tensor(scored, dtype=torch.float32)
+    advantages = group_advantages(rewards, group_size)
+    input_ids = torch.cat([prompt_ids, completions], dim=1)
+    attention_mask = torch.cat([prompt_mask, comp_mask], dim=1)
+    loss_mask = torch.cat([torch.zeros_like(prompt_mask), comp_mask], dim=1).float()
+    lengths = comp_mask.sum(dim=1)
+    return RolloutBatch(
+        input_ids=input_ids,
+        attention_mask=attention_mask,
+        loss_mask=loss_mask,
+        advantages=advantages[:, None] * loss_mask,
+        rewards=rewards,
+        completion_lengths=lengths,
+        prompt_tokens=int(prompt_mask.sum()),
+        completion_tokens=int(lengths.sum()),
+        texts=texts,
+        group_size=group_size,
+    )

@@ -1,0 +1,68 @@
+"""The optional format warm start (policy.warmStartSteps).
+
+Supervised steps that teach the answer *format*, "digits then EOS", on random digits after
+the task's prompts. The targets are random, never the task's answers: the policy learns to
+stop, not to add, and GRPO still has everything to learn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from agentcore_training.trainer.grpo import token_logprobs
+from agentcore_training.trainer.optim import AdamW
+from agentcore_training.trainer.policy.protocol import Policy
+from agentcore_training.trainer.update import GRAD_CLIP_NORM
+
+WARM_START_BATCH = 64
+MAX_RANDOM_DIGITS = 3
+
+
+def format_warm_start(
+    policy: Policy,
+    prompts: Sequence[Sequence[int]],
+    *,
+    steps: int,
+    learning_rate: float,
+    max_new_tokens: int,
+    generator: torch.Generator,
+) -> float:
+    """Run `steps` supervised steps; returns the last step's loss (nats per token)."""
+    codec = policy.codec
+    digit_ids = [codec.encode(str(d)) for d in range(10)]
+    # An optimiser of its own, thrown away after: GRPO's AdamW starts with clean moments.
+    optimizer = AdamW(policy.module.parameters(), lr=learning_rate, weight_decay=0.0)
+    longest_digits = max(1, min(MAX_RANDOM_DIGITS, max_new_tokens - 1))
+    loss_value = float("nan")
+    for _ in range(steps):
+        picks = torch.randint(0, len(prompts), (WARM_START_BATCH,), generator=generator)
+        lengths = torch.randint(1, longest_digits + 1, (WARM_START_BATCH,), generator=generator)
+        rows: list[tuple[list[int], list[int]]] = []
+        for pick, length in zip(picks.tolist(), lengths.tolist(), strict=True):
+            digits = torch.randint(0, 10, (length,), generator=generator).tolist()
+            target = [t for d in digits for t in digit_ids[d]]
+            if len(target) < max_new_tokens:
+                target.append(codec.eos_id)
+            rows.append((list(prompts[pick]), target[:max_new_tokens]))
+        prompt_width = max(len(p) for p, _ in rows)
+        target_width = max(len(t) for _, t in rows)
+        width = prompt_width + target_width
+        ids = torch.full((len(rows), width), codec.pad_id, dtype=torch.long)
+        attn = torch.zeros((len(rows), width), dtype=torch.long)
+        mask = torch.zeros((len(rows), width))
+        for row, (prompt, target) in enumerate(rows):
+            start = prompt_width - len(prompt)
+            ids[row, start:prompt_width] = torch.tensor(prompt)
+            ids[row, prompt_width : prompt_width + len(target)] = torch.tensor(target)
+            attn[row, start : prompt_width + len(target)] = 1
+            mask[row, prompt_width : prompt_width + len(target)] = 1
+        logp = token_logprobs(policy.logits(ids[:, :-1], attn[:, :-1]), ids[:, 1:])
+        loss = -(logp * mask[:, 1:]).sum() / mask[:, 1:].sum()
+        optimizer.zero_grad()
+        torch.autograd.backward(loss)
+        torch.nn.utils.clip_grad_norm_(policy.module.parameters(), GRAD_CLIP_NORM)
+        optimizer.step()
+        loss_value = float(loss.detach())
+    return loss_value

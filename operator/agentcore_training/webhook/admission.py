@@ -1,0 +1,98 @@
+"""Admission checks that need a lookup: the queries exist, parse, are enough, and can be
+scored; the policy is known. Pure: the ConfigMap's data is passed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from agentcore_training.api.spec import RewardType, TrainingJobSpec
+from agentcore_training.trainer.errors import BadInputError
+from agentcore_training.trainer.queries import parse_queries
+from agentcore_training.trainer.rewards import build_reward
+
+# Kept equal to trainer.policy.factory.BUILTIN_MODELS by a unit test; not imported from
+# there because that module loads torch, which the operator's image does not carry.
+BUILTIN_POLICIES = ("tiny",)
+
+
+@dataclass(frozen=True)
+class Denial:
+    """Why a TrainingJob is refused, naming the field."""
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+def check_policy(spec: TrainingJobSpec) -> Denial | None:
+    kind, _, name = spec.policy.model.partition(":")
+    if kind == "builtin" and name not in BUILTIN_POLICIES:
+        known = ", ".join(f"builtin:{n}" for n in BUILTIN_POLICIES)
+        return Denial("spec.policy.model", f"unknown built-in policy {name!r}; known: {known}")
+    return None
+
+
+def check_queries(
+    spec: TrainingJobSpec,
+    namespace: str,
+    configmap: Mapping[str, Any] | None,
+    *,
+    min_queries: int,
+) -> Denial | None:
+    """Check the ConfigMap-held queries; PVC-held ones are checked by the trainer at start."""
+    ref = spec.queries.config_map_ref
+    if ref is None:
+        return None
+    field = "spec.queries.configMapRef"
+    if configmap is None:
+        return Denial(field, f'ConfigMap "{ref.name}" not found in namespace "{namespace}"')
+    data: Mapping[str, str] = configmap.get("data") or {}
+    if ref.key not in data:
+        keys = ", ".join(sorted(data)) or "none"
+        return Denial(
+            f"{field}.key", f'ConfigMap "{ref.name}" has no key "{ref.key}" (keys: {keys})'
+        )
+    source = f'ConfigMap "{ref.name}" key "{ref.key}"'
+    try:
+        queries = parse_queries(data[ref.key], source)
+    except BadInputError as error:
+        return Denial(field, str(error))
+    if len(queries) < min_queries:
+        return Denial(
+            field, f"{source} holds {len(queries)} queries; at least {min_queries} are required"
+        )
+    if spec.reward.type != RewardType.PYTHON:  # user code is the trainer's to import, not ours
+        try:
+            build_reward(spec.reward, queries)
+        except BadInputError as error:
+            return Denial("spec.reward", str(error))
+    return None
+
+
+def parse_spec(obj: Mapping[str, Any]) -> TrainingJobSpec | Denial:
+    """The spec as the models see it (the CRD schema has already checked its shape)."""
+    try:
+        return TrainingJobSpec.model_validate(obj.get("spec") or {})
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in ("spec", *first["loc"]))
+        return Denial(where, str(first["msg"]))
+
+
+def review_response(uid: str, denial: Denial | None) -> dict[str, Any]:
+    """An AdmissionReview v1 answer."""
+    response: dict[str, Any] = {"uid": uid, "allowed": denial is None}
+    if denial is not None:
+        response["status"] = {"code": 422, "reason": "Invalid", "message": str(denial)}
+    return {
+        "apiVersion": "admission.k8s.io/v1",
+        "kind": "AdmissionReview",
+        "response": response,
+    }

@@ -1,0 +1,137 @@
+"""The operator and the dev runner as real processes (their console scripts) for the tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.support.cluster import Cluster
+
+BIN = Path(sys.executable).parent
+TRAINER_ENTRY = Path(__file__).resolve().parent / "trainer_entry.py"
+WEBHOOK_CONFIGURATION = "trainingjobs.training.agentcore.dev"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class OperatorProcess:
+    """`agentcore-operator` on loopback ports, with its logs in a file."""
+
+    cluster: Cluster
+    log_path: Path
+    cancel_grace_seconds: float = 4.0
+    port: int = field(default_factory=free_port)
+    metrics_port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "KUBECONFIG": str(self.cluster.kubeconfig),
+            "AGENTCORE_OPERATOR_LISTEN_HOST": "127.0.0.1",
+            "AGENTCORE_OPERATOR_LISTEN_PORT": str(self.port),
+            "AGENTCORE_OPERATOR_METRICS_PORT": str(self.metrics_port),
+            "AGENTCORE_OPERATOR_ADVERTISE_URL": self.url,
+            # Kept across restarts: running trainers trust the CA they were given.
+            "AGENTCORE_OPERATOR_TLS_DIR": str(self.log_path.parent / "tls"),
+            "AGENTCORE_OPERATOR_CANCEL_GRACE_SECONDS": str(self.cancel_grace_seconds),
+            "AGENTCORE_OPERATOR_TRAINER_COMMAND": json.dumps([sys.executable, str(TRAINER_ENTRY)]),
+        }
+
+    def start(self) -> None:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [str(BIN / "agentcore-operator"), "--liveness", ""],
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the operator exited; see {self.log_path}")
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=1
+                ):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"the operator did not start in 60 s; see {self.log_path}")
+
+    def stop(self, *, kill: bool = False) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def metrics(self) -> str:
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5
+        ) as answer:
+            text: str = answer.read().decode()
+            return text
+
+
+@contextmanager
+def running_operator(cluster: Cluster, log_path: Path) -> Iterator[OperatorProcess]:
+    operator = OperatorProcess(cluster, log_path)
+    operator.start()
+    try:
+        yield operator
+    finally:
+        operator.stop()
+        # With the operator gone, failurePolicy Fail would refuse every TrainingJob.
+        cluster.kubectl(
+            "delete", "validatingwebhookconfiguration", WEBHOOK_CONFIGURATION, check=False
+        )
+
+
+@contextmanager
+def running_dev_runner(cluster: Cluster, workdir: Path) -> Iterator[subprocess.Popen[bytes]]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    log = (workdir / "dev-runner.log").open("ab")
+    process = subprocess.Popen(
+        [
+            str(BIN / "agentcore-dev-runner"),
+            "--kubeconfig",
+            str(cluster.kubeconfig),
+            "--workdir",
+            str(workdir),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
