@@ -1,0 +1,209 @@
+"""The planner: phase, conditions and actions from what the operator observed (pure)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from agentcore_training.api.progress import ProgressReport, ProgressState
+from agentcore_training.api.resource import TrainingJob
+from agentcore_training.api.status import Metrics
+from agentcore_training.controller.phase import plan
+
+NOW = datetime(2026, 11, 30, 12, 0, 0, tzinfo=UTC)
+UID = "7d0c3a4e-1111-4222-8333-944455556666"
+
+
+def _tj(status: dict[str, Any] | None = None, **spec: Any) -> TrainingJob:
+    return TrainingJob.model_validate(
+        {
+            "metadata": {"name": "run", "namespace": "ns", "uid": UID, "generation": 1},
+            "spec": {"agentId": "a", "queries": {"configMapRef": {"name": "q"}}, **spec},
+            "status": status or {},
+        }
+    )
+
+
+def _job(*conditions: tuple[str, str, str], suspend: bool = False) -> dict[str, Any]:
+    return {
+        "metadata": {"name": "run-1234"},
+        "spec": {"suspend": suspend},
+        "status": {
+            "conditions": [
+                {"type": t, "status": "True", "reason": r, "message": m} for t, r, m in conditions
+            ]
+        },
+    }
+
+
+def _pod(phase: str, state: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "metadata": {"name": "run-1234-abcde"},
+        "status": {"phase": phase, "containerStatuses": [{"name": "trainer", "state": state}]},
+    }
+
+
+def _summary(state: ProgressState, iteration: int, cost: str) -> str:
+    return ProgressReport(
+        iteration=iteration,
+        total_iterations=10,
+        state=state,
+        metrics=Metrics(avg_reward=0.5),
+        cost_usd=Decimal(cost),
+        budget_usd=Decimal("10.00"),
+        message="done",
+    ).model_dump_json(by_alias=True)
+
+
+def _condition(patch: dict[str, Any], type_: str) -> dict[str, Any]:
+    return next(c for c in patch["conditions"] if c["type"] == type_)
+
+
+def _queued() -> dict[str, Any]:
+    first = plan(_tj(), None, [], now=NOW, cancel_grace_seconds=30)
+    return first.status
+
+
+def test_a_new_trainingjob_gets_a_job_and_is_queued() -> None:
+    result = plan(_tj(), None, [], now=NOW, cancel_grace_seconds=30)
+    assert result.create_job
+    assert result.status["phase"] == "Queued"
+    assert result.status["jobId"] == UID
+    assert result.status["jobName"].startswith("run-")
+    assert result.status["cost"] == {
+        "costUsd": "0",
+        "budgetUsd": "10.00",
+        "budgetRemainingUsd": "10.00",
+    }
+    assert _condition(result.status, "Running")["status"] == "False"
+    assert [e.reason for e in result.events] == ["JobCreated"]
+
+
+def test_a_running_pod_makes_it_running_once() -> None:
+    queued = _tj(_queued())
+    pod = _pod("Running", {"running": {"startedAt": "2026-11-30T11:59:00Z"}})
+    result = plan(queued, _job(), [pod], now=NOW, cancel_grace_seconds=30)
+    assert not result.create_job
+    assert result.status["phase"] == "Running"
+    assert result.status["startTime"] == "2026-11-30T11:59:00Z"
+    assert [e.reason for e in result.events] == ["TrainerRunning"]
+    running = _tj({**queued.status.to_wire(), **result.status})
+    again = plan(running, _job(), [pod], now=NOW + timedelta(seconds=5), cancel_grace_seconds=30)
+    assert again.events == []
+    assert "startTime" not in again.status
+
+
+def test_completion_uses_the_termination_summary() -> None:
+    terminated = {
+        "terminated": {"exitCode": 0, "message": _summary(ProgressState.COMPLETED, 10, "0.42")}
+    }
+    result = plan(
+        _tj(_queued()),
+        _job(("Complete", "", "")),
+        [_pod("Succeeded", terminated)],
+        now=NOW,
+        cancel_grace_seconds=30,
+    )
+    assert result.status["phase"] == "Completed"
+    assert result.status["progress"]["percentComplete"] == 100
+    assert result.status["cost"]["costUsd"] == "0.42"
+    assert _condition(result.status, "Completed")["reason"] == "TrainingCompleted"
+    assert result.status["completionTime"] == "2026-11-30T12:00:00Z"
+
+
+def test_budget_exhaustion_completes_with_its_condition() -> None:
+    summary = _summary(ProgressState.BUDGET_EXHAUSTED, 4, "9.99")
+    result = plan(
+        _tj(_queued()),
+        _job(("Complete", "", "")),
+        [_pod("Succeeded", {"terminated": {"exitCode": 0, "message": summary}})],
+        now=NOW,
+        cancel_grace_seconds=30,
+    )
+    assert result.status["phase"] == "Completed"
+    assert _condition(result.status, "BudgetExhausted")["status"] == "True"
+    assert result.status["progress"]["currentIteration"] == 4
+
+
+def test_failure_carries_the_reason_and_the_trainers_words() -> None:
+    result = plan(
+        _tj(_queued()),
+        _job(("Failed", "BackoffLimitExceeded", "Job has reached the specified backoff limit")),
+        [_pod("Failed", {"terminated": {"exitCode": 1, "message": "CUDA out of memory"}})],
+        now=NOW,
+        cancel_grace_seconds=30,
+    )
+    assert result.status["phase"] == "Failed"
+    failed = _condition(result.status, "Failed")
+    assert failed["reason"] == "BackoffLimitExceeded"
+    assert "exit code 1: CUDA out of memory" in failed["message"]
+    assert result.events[0].type == "Warning"
+
+
+def test_cancel_waits_for_the_grace_period_then_deletes_the_job() -> None:
+    running_pod = _pod("Running", {"running": {"startedAt": "2026-11-30T11:59:00Z"}})
+    first = plan(
+        _tj(_queued(), cancel=True), _job(), [running_pod], now=NOW, cancel_grace_seconds=30
+    )
+    assert not first.delete_job
+    assert first.requeue_after == 30
+    assert _condition(first.status, "Cancelled")["reason"] == "CancelRequested"
+    asked = _tj({**_queued(), **first.status}, cancel=True)
+    later = plan(
+        asked, _job(), [running_pod], now=NOW + timedelta(seconds=10), cancel_grace_seconds=30
+    )
+    assert later.requeue_after == 20
+    assert not later.delete_job
+    done = plan(
+        asked, _job(), [running_pod], now=NOW + timedelta(seconds=31), cancel_grace_seconds=30
+    )
+    assert done.delete_job
+    assert done.status["phase"] == "Cancelled"
+    assert done.status["cancelledAt"] == "2026-11-30T12:00:31Z"
+
+
+def test_cancel_before_the_trainer_runs_is_immediate() -> None:
+    result = plan(_tj(_queued(), cancel=True), _job(), [], now=NOW, cancel_grace_seconds=30)
+    assert result.delete_job
+    assert result.status["phase"] == "Cancelled"
+
+
+def test_a_finished_trainingjob_never_gets_a_new_job() -> None:
+    for phase in ("Completed", "Failed", "Cancelled"):
+        result = plan(
+            _tj({"phase": phase, "jobName": "x"}), None, [], now=NOW, cancel_grace_seconds=1
+        )
+        assert not result.create_job
+        assert result.status == {}
+    cancel_finished = plan(
+        _tj({"phase": "Completed"}, cancel=True), _job(), [], now=NOW, cancel_grace_seconds=1
+    )
+    assert cancel_finished.status == {}
+    assert not cancel_finished.delete_job
+
+
+def test_a_job_deleted_under_a_live_run_fails_it() -> None:
+    result = plan(_tj(_queued()), None, [], now=NOW, cancel_grace_seconds=30)
+    result = plan(
+        _tj({**_queued(), "phase": "Running"}), None, [], now=NOW, cancel_grace_seconds=30
+    )
+    assert not result.create_job
+    assert result.status["phase"] == "Failed"
+    assert _condition(result.status, "Failed")["reason"] == "JobDeleted"
+
+
+def test_suspend_and_resume() -> None:
+    suspended = plan(_tj(_queued(), suspend=True), _job(), [], now=NOW, cancel_grace_seconds=30)
+    assert suspended.suspend_job is True
+    assert _condition(suspended.status, "Suspended")["status"] == "True"
+    state = {**_queued(), **suspended.status}
+    resumed = plan(_tj(state), _job(suspend=True), [], now=NOW, cancel_grace_seconds=30)
+    assert resumed.suspend_job is False
+    assert _condition(resumed.status, "Suspended")["status"] == "False"
+
+
+def test_conditions_keep_their_transition_time_while_unchanged() -> None:
+    queued = _queued()
+    again = plan(_tj(queued), _job(), [], now=NOW + timedelta(minutes=5), cancel_grace_seconds=30)
+    assert again.status == {}  # nothing changed, nothing written

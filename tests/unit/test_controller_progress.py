@@ -1,0 +1,125 @@
+"""Progress report rules and the status they become (pure)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from pydantic import ValidationError
+
+from agentcore_training.api.progress import ProgressReport, ProgressState, RewardPoint
+from agentcore_training.api.status import HISTORY_MAX_POINTS, History, Metrics
+from agentcore_training.controller.progress import (
+    Accepted,
+    check_report,
+    downsample,
+    history_after,
+    parse_summary,
+    status_from_report,
+)
+
+JOB = "7d0c3a4e-1111-4222-8333-944455556666"
+
+
+def _report(iteration: int = 3, cost: str = "0.30", **fields: object) -> ProgressReport:
+    return ProgressReport.model_validate(
+        {
+            "jobId": JOB,
+            "iteration": iteration,
+            "totalIterations": 10,
+            "state": "running",
+            "metrics": {"avgReward": 0.25},
+            "costUsd": cost,
+            "budgetUsd": "1.00",
+            **fields,
+        }
+    )
+
+
+def test_a_good_report_is_accepted() -> None:
+    assert check_report(_report(), pod_job_id=JOB, budget_usd=Decimal("1.00"), last=None) is None
+
+
+def test_a_report_for_another_job_is_forbidden() -> None:
+    refusal = check_report(
+        _report(jobId="00000000-0000-4000-8000-000000000000"),
+        pod_job_id=JOB,
+        budget_usd=Decimal("1.00"),
+        last=None,
+    )
+    assert refusal is not None
+    assert refusal.http_status == 403
+
+
+@pytest.mark.parametrize(("iteration", "cost"), [(2, "0.30"), (3, "0.29")])
+def test_iterations_and_cost_only_go_up(iteration: int, cost: str) -> None:
+    refusal = check_report(
+        _report(iteration, cost),
+        pod_job_id=JOB,
+        budget_usd=Decimal("1.00"),
+        last=Accepted(3, Decimal("0.30")),
+    )
+    assert refusal is not None
+    assert refusal.http_status == 409
+    assert "went down" in refusal.message
+
+
+def test_a_report_with_another_budget_is_refused() -> None:
+    refusal = check_report(_report(), pod_job_id=JOB, budget_usd=Decimal("2.00"), last=None)
+    assert refusal is not None
+    assert refusal.http_status == 422
+
+
+def test_cost_above_budget_is_not_even_a_report() -> None:
+    with pytest.raises(ValidationError, match="exceeds budgetUsd"):
+        _report(cost="1.01")
+
+
+def test_status_from_a_report() -> None:
+    status = status_from_report(_report(best_checkpoint_id="ckpt-3"), None)
+    assert status["progress"] == {
+        "currentIteration": 3,
+        "totalIterations": 10,
+        "percentComplete": 30,
+    }
+    assert status["cost"] == {"costUsd": "0.30", "budgetUsd": "1.00", "budgetRemainingUsd": "0.70"}
+    assert status["metrics"] == {"avgReward": 0.25}
+    assert status["history"] == {"iterations": [3], "avgReward": [0.25]}
+    assert status["bestCheckpointId"] == "ckpt-3"
+
+
+def test_history_is_bounded_and_keeps_the_ends() -> None:
+    history = None
+    for iteration in range(1, 1001):
+        report = _report(iteration, "0.30")
+        report = report.model_copy(update={"metrics": Metrics(avg_reward=iteration / 1000)})
+        history = history_after(history, report)
+    assert history is not None
+    assert len(history.iterations) == HISTORY_MAX_POINTS
+    assert history.iterations[0] == 1
+    assert history.iterations[-1] == 1000
+    assert history.iterations == sorted(history.iterations)
+
+
+def test_the_trainers_own_curve_wins() -> None:
+    points = [RewardPoint(iteration=i, avg_reward=i / 10) for i in range(1, 4)]
+    history = history_after(
+        History(iterations=[9], avg_reward=[0.0]), _report(avg_reward_history=points)
+    )
+    assert history.iterations == [1, 2, 3]
+
+
+def test_downsample_is_even() -> None:
+    result = downsample(list(range(10)), [float(i) for i in range(10)], 4)
+    assert result.iterations == [0, 3, 6, 9]
+
+
+def test_summary_parses_only_real_reports() -> None:
+    assert parse_summary(None) is None
+    assert parse_summary("Traceback (most recent call last): ...") is None
+    assert parse_summary('{"not": "a report"}') is None
+    summary = parse_summary(
+        _report(state=ProgressState.COMPLETED.value).model_dump_json(by_alias=True)
+    )
+    assert summary is not None
+    assert summary.state == ProgressState.COMPLETED

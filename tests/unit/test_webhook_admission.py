@@ -1,0 +1,125 @@
+"""Admission checks that need a lookup (pure: the ConfigMap is passed in)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+
+from agentcore_training.api.spec import TrainingJobSpec
+from agentcore_training.webhook.admission import (
+    Denial,
+    check_policy,
+    check_queries,
+    parse_spec,
+    review_response,
+)
+from agentcore_training.webhook.configuration import WEBHOOK_PATH, build_webhook_configuration
+
+
+def _lines(count: int, outcome: dict[str, Any] | None = None) -> str:
+    return "".join(
+        json.dumps({"query": f"{i}+1=", "expected_outcome": outcome or {"answer": str(i + 1)}})
+        + "\n"
+        for i in range(count)
+    )
+
+
+def _spec(**fields: Any) -> TrainingJobSpec:
+    return TrainingJobSpec.model_validate(
+        {"agentId": "a", "queries": {"configMapRef": {"name": "q"}}, **fields}
+    )
+
+
+def _check(data: dict[str, str] | None, **fields: Any) -> Denial | None:
+    configmap = None if data is None else {"data": data}
+    return check_queries(_spec(**fields), "team-a", configmap, min_queries=100)
+
+
+def test_100_queries_are_admitted() -> None:
+    assert _check({"queries.jsonl": _lines(100)}) is None
+
+
+def test_a_json_list_is_admitted_too() -> None:
+    items = [json.loads(line) for line in _lines(100).splitlines()]
+    assert _check({"queries.jsonl": json.dumps(items)}) is None
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "fragment"),
+    [
+        (None, "spec.queries.configMapRef", 'ConfigMap "q" not found in namespace "team-a"'),
+        ({"other": "x"}, "spec.queries.configMapRef.key", 'has no key "queries.jsonl"'),
+        ({"queries.jsonl": _lines(99)}, "spec.queries.configMapRef", "holds 99 queries"),
+        ({"queries.jsonl": _lines(100) + "{oops\n"}, "spec.queries.configMapRef", "line 101"),
+        (
+            {"queries.jsonl": _lines(99) + '{"query": "x"}\n'},
+            "spec.queries.configMapRef",
+            "expected_outcome",
+        ),
+        (
+            {"queries.jsonl": _lines(100, {"result": "1"})},
+            "spec.reward",
+            "answer",
+        ),
+    ],
+)
+def test_bad_queries_are_denied_naming_the_field(
+    data: dict[str, str] | None, field: str, fragment: str
+) -> None:
+    denial = _check(data)
+    assert denial is not None
+    assert denial.field == field
+    assert fragment in str(denial)
+
+
+def test_numeric_reward_needs_numbers() -> None:
+    denial = _check({"queries.jsonl": _lines(100, {"answer": "seven"})}, reward={"type": "numeric"})
+    assert denial is not None
+    assert denial.field == "spec.reward"
+
+
+def test_unknown_builtin_policy_is_denied() -> None:
+    denial = check_policy(_spec(policy={"model": "builtin:huge"}))
+    assert denial is not None
+    assert "builtin:tiny" in denial.message
+    assert check_policy(_spec(policy={"model": "hf:/models/x"})) is None
+
+
+def test_pvc_queries_are_left_to_the_trainer() -> None:
+    spec = _spec(queries={"persistentVolumeClaim": {"claimName": "d", "path": "q.jsonl"}})
+    assert check_queries(spec, "ns", None, min_queries=100) is None
+
+
+def test_parse_spec_names_the_field() -> None:
+    denial = parse_spec({"spec": {"agentId": "a", "queries": {}}})
+    assert isinstance(denial, Denial)
+    assert denial.field.startswith("spec.queries")
+
+
+def test_review_response_shape() -> None:
+    allowed = review_response("u1", None)
+    assert allowed["response"] == {"uid": "u1", "allowed": True}
+    denied = review_response("u2", Denial("spec.x", "no"))
+    assert denied["response"]["allowed"] is False
+    assert denied["response"]["status"]["message"] == "spec.x: no"
+
+
+def test_webhook_configuration_url_and_service() -> None:
+    by_url = build_webhook_configuration("w", "PEM", url="https://127.0.0.1:8443/")
+    hook = by_url["webhooks"][0]
+    assert hook["clientConfig"]["url"] == "https://127.0.0.1:8443" + WEBHOOK_PATH
+    assert base64.b64decode(hook["clientConfig"]["caBundle"]) == b"PEM"
+    assert hook["failurePolicy"] == "Fail"
+    assert hook["rules"][0]["operations"] == ["CREATE"]
+    by_service = build_webhook_configuration("w", "PEM", service=("sys", "op", 8443))
+    assert by_service["webhooks"][0]["clientConfig"]["service"] == {
+        "namespace": "sys",
+        "name": "op",
+        "port": 8443,
+        "path": WEBHOOK_PATH,
+    }
+    with pytest.raises(ValueError, match="exactly one"):
+        build_webhook_configuration("w", "PEM")
