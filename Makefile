@@ -35,13 +35,13 @@ lock: | $(UV) ## Re-resolve uv.lock after a change of dependencies in pyproject.
 
 .PHONY: lint
 lint: venv ## ruff: lint and format check
-	$(VENV)/bin/ruff check operator tests
-	$(VENV)/bin/ruff format --check operator tests
+	$(VENV)/bin/ruff check operator tests bench
+	$(VENV)/bin/ruff format --check operator tests bench
 
 .PHONY: format
 format: venv ## ruff: fix what can be fixed and format
-	$(VENV)/bin/ruff check --fix operator tests
-	$(VENV)/bin/ruff format operator tests
+	$(VENV)/bin/ruff check --fix operator tests bench
+	$(VENV)/bin/ruff format operator tests bench
 
 .PHONY: typecheck
 typecheck: venv ## mypy --strict over the package
@@ -75,11 +75,14 @@ unit: venv ## Unit tests only (no control plane)
 test: lint typecheck check-crds controlplane ## The whole suite: lint, typecheck, CRD check, unit and integration tests
 	$(VENV)/bin/pytest
 
+BENCHMARKS := $(wildcard bench/operator_burst.py bench/trainer_throughput.py bench/rpc_reads.py)
+
 .PHONY: bench
-bench: venv ## Run the benchmarks; results under bench/results/
-	@echo "make bench: no benchmark exists yet. The operator-burst, trainer-throughput and"
-	@echo "rpc benchmarks come with the operator, trainer and JSON-RPC issues."
-	@exit 1
+bench: venv controlplane ## Run every benchmark; one JSON result each under bench/results/
+	@for script in $(BENCHMARKS); do \
+	  echo "== $$script"; $(PY) $$script || exit 1; \
+	done
+	@$(PY) bench/summary.py
 
 .PHONY: demo
 demo: venv controlplane ## The main job end to end on a local control plane

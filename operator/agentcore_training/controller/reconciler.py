@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from agentcore_training.api.resource import TrainingJob
 from agentcore_training.controller import metrics
 from agentcore_training.controller.jobs import JobSettings, build_job
-from agentcore_training.controller.phase import Plan, plan
+from agentcore_training.controller.phase import Event, Plan, plan
 from agentcore_training.controller.state import ClusterState
 from agentcore_training.kube.client import ApiError, KubeClient, path_for
 from agentcore_training.kube.events import record_event
@@ -36,7 +36,7 @@ class Reconciler:
         job_settings: JobSettings,
         *,
         cancel_grace_seconds: float,
-        workers: int = 8,
+        workers: int = 16,
     ) -> None:
         self._client = client
         self._state = state
@@ -49,6 +49,7 @@ class Reconciler:
         self._tasks: list[asyncio.Task[None]] = []
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._workers = workers
+        self._background: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._work()) for _ in range(self._workers)]
@@ -144,12 +145,18 @@ class Reconciler:
             self._state.put_trainingjob(updated)
             body = updated
         for event in result.events:
-            try:
-                await record_event(self._client, body, event.type, event.reason, event.message)
-            except ApiError as error:
-                log.warning("could not record event %s on %s: %s", event.reason, tj.name, error)
+            # Events are for people: record them beside the reconcile, not in its way.
+            task = asyncio.create_task(self._record(body, event))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
         if result.requeue_after is not None:
             self.enqueue_after(tj.uid, result.requeue_after)
+
+    async def _record(self, body: dict[str, Any], event: Event) -> None:
+        try:
+            await record_event(self._client, body, event.type, event.reason, event.message)
+        except ApiError as error:
+            log.warning("could not record event %s: %s", event.reason, error)
 
     async def _create_job(self, tj: TrainingJob, jobs_path: str) -> None:
         manifest = build_job(tj, self._job_settings)
