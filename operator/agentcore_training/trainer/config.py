@@ -22,6 +22,8 @@ ENV_CHECKPOINT_DIR = "AGENTCORE_CHECKPOINT_DIR"
 ENV_PROGRESS_URL = "AGENTCORE_PROGRESS_URL"
 ENV_TOKEN_FILE = "AGENTCORE_TOKEN_FILE"  # noqa: S105 - the name of a variable, not a secret
 ENV_PROGRESS_CA_FILE = "AGENTCORE_PROGRESS_CA_FILE"
+# The operator hands its CA over as PEM text: the pod then needs no extra volume for it.
+ENV_PROGRESS_CA_PEM = "AGENTCORE_PROGRESS_CA_PEM"
 ENV_JOB_ID = "AGENTCORE_JOB_ID"
 ENV_TERMINATION_LOG = "AGENTCORE_TERMINATION_LOG"
 ENV_INNER_EPOCHS = "AGENTCORE_INNER_EPOCHS"
@@ -41,6 +43,7 @@ class TrainerOptions:
     progress_url: str | None = None
     token_file: Path | None = None
     ca_file: Path | None = None
+    ca_pem: str | None = None
     job_id: str | None = None
     pod_name: str | None = None
     termination_log: Path | None = None
@@ -184,6 +187,7 @@ def parse_options(
         progress_url=_pick(args.progress_url, env, ENV_PROGRESS_URL),
         token_file=Path(token_file) if token_file else None,
         ca_file=Path(ca_file) if ca_file else None,
+        ca_pem=env.get(ENV_PROGRESS_CA_PEM) or None,
         job_id=_pick(args.job_id, env, ENV_JOB_ID),
         pod_name=env.get(ENV_POD_NAME) or None,
         termination_log=Path(termination_log),

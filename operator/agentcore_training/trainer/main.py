@@ -99,6 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     options.progress_url,
                     token_file=options.token_file,
                     ca_file=options.ca_file,
+                    ca_pem=options.ca_pem,
                     interval_s=options.push_interval_s,
                 )
             except (ValueError, OSError) as error:

@@ -63,6 +63,7 @@ class ProgressPusher:
         *,
         token_file: Path | None = None,
         ca_file: Path | None = None,
+        ca_pem: str | None = None,
         interval_s: float = 2.0,
     ) -> None:
         if not url.startswith(("https://", "http://")):
@@ -70,7 +71,9 @@ class ProgressPusher:
         self.url = url
         self.token_file = token_file
         self.interval_s = interval_s
-        context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+        context = ssl.create_default_context(
+            cafile=str(ca_file) if ca_file else None, cadata=ca_pem
+        )
         # The CA bundle applies to https; the scheme was checked just above.
         self._opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context))
         self._lock = threading.Lock()

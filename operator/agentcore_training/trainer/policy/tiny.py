@@ -46,12 +46,12 @@ class _Block(nn.Module):
         self.fc = nn.Linear(d, config.mlp_ratio * d)
         self.out = nn.Linear(config.mlp_ratio * d, d)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         batch, length, d = x.shape
         q, k, v = self.qkv(self.ln_1(x)).split(d, dim=2)
         shape = (batch, length, self.n_heads, d // self.n_heads)
         q, k, v = (t.view(shape).transpose(1, 2) for t in (q, k, v))
-        attended = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        attended = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=mask is None)
         x = x + self.proj(attended.transpose(1, 2).reshape(batch, length, d))
         out: torch.Tensor = x + self.out(F.gelu(self.fc(self.ln_2(x)), approximate="tanh"))
         return out
@@ -83,10 +83,14 @@ class TinyCausalLM(nn.Module):
         length = input_ids.shape[1]
         keep = attention_mask.bool()
         positions = (attention_mask.long().cumsum(dim=1) - 1).clamp(min=0)
-        causal = torch.ones(length, length, dtype=torch.bool, device=input_ids.device).tril()
-        # Each position sees earlier real tokens, and always itself (no all-masked rows).
-        eye = torch.eye(length, dtype=torch.bool, device=input_ids.device)
-        mask = (causal & keep[:, None, None, :]) | eye
+        mask: torch.Tensor | None = None
+        if not bool(keep[:, 0].all()):
+            # Left padding: each position sees earlier real tokens, and always itself (no
+            # all-masked rows). Without it, plain causal attention is exact for every real
+            # token (right padding comes after them) and takes SDPA's fast path.
+            causal = torch.ones(length, length, dtype=torch.bool, device=input_ids.device).tril()
+            eye = torch.eye(length, dtype=torch.bool, device=input_ids.device)
+            mask = (causal & keep[:, None, None, :]) | eye
         x = self.wte(input_ids) + self.wpe(positions)
         for block in self.blocks:
             x = block(x, mask)
