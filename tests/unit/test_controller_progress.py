@@ -16,6 +16,7 @@ from agentcore_training.controller.progress import (
     history_after,
     parse_summary,
     status_from_report,
+    summary_text,
 )
 
 JOB = "7d0c3a4e-1111-4222-8333-944455556666"
@@ -123,3 +124,21 @@ def test_summary_parses_only_real_reports() -> None:
     )
     assert summary is not None
     assert summary.state == ProgressState.COMPLETED
+
+
+def test_the_trainers_termination_summary_parses() -> None:
+    """The shape agentcore-trainer writes: a final report plus reason and exitCode."""
+    message = (
+        '{"state":"budget_exhausted","reason":"BudgetExhausted","exitCode":0,"iteration":7,'
+        '"totalIterations":10,"costUsd":"0.99","budgetUsd":"1.00","checkpointId":"ckpt-000007",'
+        '"bestCheckpointId":"ckpt-000005","metrics":{"avgReward":0.4},"message":"budget"}'
+    )
+    summary = parse_summary(message)
+    assert summary is not None
+    assert summary.state == ProgressState.BUDGET_EXHAUSTED
+    assert summary.iteration == 7
+    assert summary.cost_usd == Decimal("0.99")
+    failed = '{"state":"failed","reason":"BadInput","exitCode":2,"message":"queries: line 3"}'
+    assert parse_summary(failed) is None
+    assert summary_text(failed) == "queries: line 3"
+    assert summary_text("plain words\n") == "plain words"

@@ -22,7 +22,7 @@ from agentcore_training.api.status import (
 )
 from agentcore_training.controller import conditions as cond
 from agentcore_training.controller.jobs import TRAINER_CONTAINER, job_name
-from agentcore_training.controller.progress import parse_summary, status_from_report
+from agentcore_training.controller.progress import parse_summary, status_from_report, summary_text
 
 TRUE, FALSE = ConditionStatus.TRUE, ConditionStatus.FALSE
 CANCEL_REQUESTED = "CancelRequested"
@@ -198,7 +198,7 @@ def _plan_finished_job(job: dict[str, Any], pods: Sequence[dict[str, Any]], s: _
         reason = str(failed.get("reason") or "JobFailed")
         detail = str(failed.get("message") or "the Job failed")
         if terminated is not None:
-            text = summary.message if summary and summary.message else terminated.get("message")
+            text = summary_text(terminated.get("message"))
             detail += f"; trainer exit code {terminated.get('exitCode')}"
             if text:
                 detail += f": {str(text).strip()[:1000]}"
