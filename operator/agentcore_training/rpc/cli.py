@@ -1,0 +1,236 @@
+"""`agentcore-rpc-client`: the four methods from a terminal.
+
+  agentcore-rpc-client start --agent-id support-bot --queries queries.jsonl --config n_iterations=20
+  agentcore-rpc-client status JOB_ID [--watch] [--png reward.png]
+  agentcore-rpc-client list [--agent-id support-bot]
+  agentcore-rpc-client cancel JOB_ID
+
+The URL and token come from --url/--token (or --token-file), else AGENTCORE_RPC_URL and
+AGENTCORE_RPC_TOKEN. --json prints the raw result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import aiohttp
+
+from agentcore_training.rpc import render
+from agentcore_training.rpc.schemas import FINISHED_STATUSES
+
+DEFAULT_URL = "http://127.0.0.1:8080/jsonrpc"
+
+
+class CliError(Exception):
+    """Something to tell the user before exiting with status 1."""
+
+
+def parse_config(pairs: Sequence[str]) -> dict[str, Any]:
+    """k=v pairs as a config object; values are JSON when they parse, else strings."""
+    config: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise CliError(f"--config takes key=value, got {pair!r}")
+        try:
+            value: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        config[key.strip()] = value
+    return config
+
+
+def read_queries(path: Path) -> list[Any]:
+    """Queries from JSON lines, or from one JSON list."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise CliError(f"cannot read {path}: {error.strerror}") from None
+    try:
+        if text.lstrip().startswith("["):
+            loaded: list[Any] = json.loads(text)
+            return loaded
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+    except json.JSONDecodeError as error:
+        raise CliError(f"{path} is not JSON lines or a JSON list: {error}") from None
+
+
+class Client:
+    """JSON-RPC calls over HTTP with a bearer token."""
+
+    def __init__(self, session: aiohttp.ClientSession, url: str, token: str | None) -> None:
+        self._session = session
+        self._url = url
+        self._token = token
+        self._ids = itertools.count(1)
+
+    async def call(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        headers = {"Content-Type": "application/json"}
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        body = {"jsonrpc": "2.0", "method": method, "params": params, "id": next(self._ids)}
+        try:
+            async with self._session.post(self._url, json=body, headers=headers) as response:
+                text = await response.text()
+                status = response.status
+        except aiohttp.ClientError as error:
+            raise CliError(f"cannot reach {self._url}: {error}") from None
+        try:
+            answer = json.loads(text) if text else {}
+        except json.JSONDecodeError:
+            raise CliError(f"HTTP {status}: {text[:200]}") from None
+        if "error" in answer:
+            problem = answer["error"]
+            raise CliError(f"error {problem.get('code')}: {problem.get('message')}")
+        if status != 200 or "result" not in answer:
+            raise CliError(f"HTTP {status}: {text[:200]}")
+        result: dict[str, Any] = answer["result"]
+        return result
+
+
+def _print_json(value: Any, out: TextIO) -> None:
+    out.write(json.dumps(value, indent=2) + "\n")
+
+
+async def _watch(
+    client: Client, params: dict[str, Any], interval: float, out: TextIO
+) -> dict[str, Any]:
+    """Redraw the status line until the job finishes; the last status."""
+    live = out.isatty()
+    last = ""
+    while True:
+        status = await client.call("training.get_status", params)
+        line = render.status_line(status)
+        if live:
+            out.write("\r\033[K" + line)
+            out.flush()
+        elif line != last:
+            out.write(line + "\n")
+        last = line
+        if status.get("status") in FINISHED_STATUSES:
+            if live:
+                out.write("\n")
+            return status
+        await asyncio.sleep(interval)
+
+
+async def run(args: argparse.Namespace, out: TextIO) -> int:
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        client = Client(session, args.url, _token(args))
+        namespace = {"namespace": args.namespace} if args.namespace else {}
+        if args.command == "start":
+            params: dict[str, Any] = {
+                "agent_id": args.agent_id,
+                "training_queries": read_queries(args.queries),
+                **namespace,
+            }
+            if args.config:
+                params["config"] = parse_config(args.config)
+            result = await client.call("training.start_grpo", params)
+            if args.json:
+                _print_json(result, out)
+            else:
+                out.write(
+                    f"started job {result['job_id']} ({result['namespace']}/{result['name']}): "
+                    f"{result['total_iterations']} iterations, budget ${result['budget_usd']}\n"
+                )
+        elif args.command == "status":
+            params = {"job_id": args.job_id, **namespace}
+            if args.watch:
+                result = await _watch(client, params, args.interval, out)
+            else:
+                result = await client.call("training.get_status", params)
+            if args.json:
+                _print_json(result, out)
+            else:
+                out.write("\n".join(render.describe(result)) + "\n")
+            if args.png is not None:
+                _png(result, args.png)
+                out.write(f"reward curve written to {args.png}\n")
+        elif args.command == "list":
+            params = {**namespace}
+            if args.agent_id:
+                params["agent_id"] = args.agent_id
+            result = await client.call("training.list_jobs", params)
+            if args.json:
+                _print_json(result, out)
+            else:
+                out.write(render.jobs_table(result["jobs"]) + "\n")
+        else:
+            result = await client.call("training.cancel", {"job_id": args.job_id, **namespace})
+            if args.json:
+                _print_json(result, out)
+            else:
+                out.write(
+                    f"cancel of job {result['job_id']} recorded at {result['cancelled_at']}\n"
+                )
+    return 0
+
+
+def _png(status: dict[str, Any], path: Path) -> None:
+    from agentcore_training.rpc.plot import reward_png
+
+    history = status.get("history") or {}
+    iterations, rewards = history.get("iterations") or [], history.get("avg_reward") or []
+    if not rewards:
+        raise CliError("no reward curve yet: the job has not reported an iteration")
+    reward_png(path, iterations, rewards, f"{status.get('agent_id')} — job {status.get('name')}")
+
+
+def _token(args: argparse.Namespace) -> str | None:
+    if args.token_file is not None:
+        return Path(args.token_file).read_text(encoding="utf-8").strip()
+    token: str | None = args.token or os.environ.get("AGENTCORE_RPC_TOKEN")
+    return token
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="agentcore-rpc-client", description="Call the agentcore-training JSON-RPC shim."
+    )
+    top.add_argument("--url", default=os.environ.get("AGENTCORE_RPC_URL", DEFAULT_URL))
+    top.add_argument("--token", help="bearer token (default: $AGENTCORE_RPC_TOKEN)")
+    top.add_argument("--token-file", help="file holding the bearer token")
+    top.add_argument("--namespace", "-n", help="namespace of the job(s)")
+    top.add_argument("--json", action="store_true", help="print the raw JSON result")
+    commands = top.add_subparsers(dest="command", required=True)
+    start = commands.add_parser("start", help="training.start_grpo")
+    start.add_argument("--agent-id", required=True)
+    start.add_argument("--queries", required=True, type=Path, help="JSON lines or a JSON list")
+    start.add_argument(
+        "--config", action="append", default=[], metavar="KEY=VALUE", help="a GRPO config field"
+    )
+    status = commands.add_parser("status", help="training.get_status")
+    status.add_argument("job_id")
+    status.add_argument("--watch", "-w", action="store_true", help="follow until it finishes")
+    status.add_argument("--interval", type=float, default=2.0, help="seconds between polls")
+    status.add_argument("--png", type=Path, help="also draw the reward curve to this PNG")
+    listing = commands.add_parser("list", help="training.list_jobs")
+    listing.add_argument("--agent-id")
+    cancel = commands.add_parser("cancel", help="training.cancel")
+    cancel.add_argument("job_id")
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return asyncio.run(run(args, sys.stdout))
+    except CliError as error:
+        print(f"agentcore-rpc-client: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

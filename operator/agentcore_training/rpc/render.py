@@ -1,0 +1,130 @@
+"""Terminal pictures of a job (pure): progress bar, reward sparkline and block chart, tables."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+SPARKS = "▁▂▃▄▅▆▇█"
+EIGHTHS = " ▏▎▍▌▋▊▉█"
+BLOCKS = " ▁▂▃▄▅▆▇█"
+
+
+def _resample(values: Sequence[float], width: int) -> list[float]:
+    """At most `width` values: the mean of each of `width` equal slices."""
+    if len(values) <= width:
+        return list(values)
+    out = []
+    for i in range(width):
+        lo, hi = i * len(values) // width, (i + 1) * len(values) // width
+        chunk = values[lo : max(hi, lo + 1)]
+        out.append(sum(chunk) / len(chunk))
+    return out
+
+
+def sparkline(values: Sequence[float], width: int = 60) -> str:
+    """One line of ▁..█, one character per point (resampled to at most `width`)."""
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return ""
+    points = _resample(finite, width)
+    low, high = min(points), max(points)
+    span = high - low
+    if span == 0:
+        return SPARKS[len(SPARKS) // 2] * len(points)
+    return "".join(SPARKS[min(7, int((v - low) / span * 8))] for v in points)
+
+
+def block_chart(values: Sequence[float], height: int = 8, width: int = 60) -> list[str]:
+    """Rows of a bar chart (top row first) with the axis values at the left."""
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return []
+    points = _resample(finite, width)
+    low, high = min(points), max(points)
+    span = (high - low) or 1.0
+    levels = [(v - low) / span * height * 8 for v in points]  # in eighths of a row
+    rows = []
+    for row in range(height, 0, -1):
+        base = (row - 1) * 8
+        cells = "".join(BLOCKS[max(0, min(8, round(level - base)))] for level in levels)
+        label = (
+            f"{high:8.3f} ┤" if row == height else (f"{low:8.3f} ┤" if row == 1 else "         │")
+        )
+        rows.append(label + cells)
+    rows.append("         └" + "─" * len(points))
+    return rows
+
+
+def bar(fraction: float, width: int = 30) -> str:
+    """A progress bar of `width` cells with eighth-cell resolution."""
+    fraction = min(1.0, max(0.0, fraction))
+    eighths = round(fraction * width * 8)
+    full, part = divmod(eighths, 8)
+    text = "█" * full + (EIGHTHS[part] if part else "")
+    return text + " " * (width - len(text))
+
+
+def status_line(status: Mapping[str, Any], width: int = 30) -> str:
+    """iteration, percent, reward and cost vs budget of a get_status result, on one line."""
+    progress = status.get("progress") or {}
+    cost = status.get("cost") or {}
+    metrics = status.get("metrics") or {}
+    current = int(progress.get("current_iteration", 0))
+    total = int(progress.get("total_iterations", 0))
+    percent = int(progress.get("percent_complete", 0))
+    reward = metrics.get("avg_reward")
+    reward_text = f"reward {reward:.3f}" if isinstance(reward, int | float) else "reward -"
+    return (
+        f"{status.get('status', '?'):<9} iteration {current}/{total} │{bar(percent / 100, width)}│ "
+        f"{percent:3d}%  {reward_text}  cost ${cost.get('cost_usd', '0')} / "
+        f"${cost.get('budget_usd', '?')}"
+    )
+
+
+def describe(status: Mapping[str, Any]) -> list[str]:
+    """A get_status result for people: status line, reward curve, the rest."""
+    lines = [
+        f"job {status.get('job_id')}  ({status.get('namespace')}/{status.get('name')})",
+        f"agent {status.get('agent_id')}",
+        status_line(status),
+    ]
+    history = status.get("history") or {}
+    rewards = [float(r) for r in history.get("avg_reward") or []]
+    if rewards:
+        lines.append(f"reward  {sparkline(rewards)}  ({rewards[0]:.3f} → {rewards[-1]:.3f})")
+        lines.extend(block_chart(rewards))
+    metrics = status.get("metrics") or {}
+    if metrics:
+        lines.append("metrics " + "  ".join(f"{k}={_num(v)}" for k, v in sorted(metrics.items())))
+    if status.get("best_checkpoint_id"):
+        lines.append(f"best checkpoint {status['best_checkpoint_id']}")
+    if status.get("message"):
+        lines.append(str(status["message"]))
+    return lines
+
+
+def _num(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def jobs_table(jobs: Sequence[Mapping[str, Any]]) -> str:
+    """list_jobs results as an aligned table."""
+    header = ("JOB ID", "AGENT", "STATUS", "PROGRESS", "NAMESPACE", "NAME")
+    rows = [
+        (
+            str(job.get("job_id", "")),
+            str(job.get("agent_id", "")),
+            str(job.get("status", "")),
+            f"{job.get('current_iteration', 0)}/{job.get('total_iterations', 0)}",
+            str(job.get("namespace", "")),
+            str(job.get("name", "")),
+        )
+        for job in jobs
+    ]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    )

@@ -1,0 +1,202 @@
+"""Params and results of the JSON-RPC methods as pydantic models (pure).
+
+The names and shapes are the original contract's (DESIGN.md section 6); keys added since
+(`namespace`, `name`, `created_at`, `history`, ...) are extra keys that old clients ignore.
+The OpenRPC document (`rpc.discover`) is generated from these models.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agentcore_training.api.spec import AGENT_ID_PATTERN, DNS_LABEL_PATTERN, GRPOConfig
+
+MIN_QUERIES = 100
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+
+JobStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
+FINISHED_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Result(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+_NAMESPACE_DESCRIPTION = (
+    "Kubernetes namespace of the job (the tenant); defaults to the shim's configured namespace."
+)
+
+
+def _namespace_field(description: str = _NAMESPACE_DESCRIPTION) -> Any:
+    return Field(default=None, pattern=DNS_LABEL_PATTERN, max_length=63, description=description)
+
+
+class TrainingQuery(BaseModel):
+    """One training query and what a good answer looks like."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    query: str = Field(min_length=1, description="The task given to the agent.")
+    expected_outcome: dict[str, Any] = Field(
+        description="What a good answer looks like; the reward function reads it."
+    )
+
+
+class StartGrpoParams(_Params):
+    """Params of training.start_grpo."""
+
+    agent_id: str = Field(
+        pattern=AGENT_ID_PATTERN,
+        max_length=63,
+        description="The agent being trained: 1-63 letters, digits, '-', '_' or '.'.",
+    )
+    training_queries: list[TrainingQuery] = Field(
+        min_length=MIN_QUERIES,
+        description=(
+            f"At least {MIN_QUERIES} training queries ({{query, expected_outcome}} objects); "
+            "`training_data` is accepted as an alias."
+        ),
+    )
+    config: GRPOConfig | None = Field(
+        default=None,
+        description=(
+            "GRPOConfig fields in snake_case (n_iterations, learning_rate, max_budget_usd, ...). "
+            'Omitted: 10 iterations, budget "10.00", a checkpoint every 5.'
+        ),
+    )
+    namespace: str | None = _namespace_field()
+
+
+class JobRefParams(_Params):
+    """Params of training.get_status and training.cancel."""
+
+    job_id: str = Field(
+        pattern=UUID_PATTERN, description="The job's id: the TrainingJob's metadata.uid, a UUID."
+    )
+    namespace: str | None = _namespace_field(
+        "Only look for the job in this namespace (optional: job ids are unique cluster-wide)."
+    )
+
+
+class ListJobsParams(_Params):
+    """Params of training.list_jobs."""
+
+    agent_id: str | None = Field(
+        default=None,
+        pattern=AGENT_ID_PATTERN,
+        max_length=63,
+        description="Only the jobs of this agent.",
+    )
+    namespace: str | None = _namespace_field(
+        "Only this namespace; omitted: every namespace where the caller may list TrainingJobs."
+    )
+
+
+class DiscoverParams(_Params):
+    """rpc.discover takes no params."""
+
+
+class StartGrpoResult(_Result):
+    """Result of training.start_grpo."""
+
+    success: Literal[True] = True
+    job_id: str = Field(description="The new job's id (metadata.uid).")
+    agent_id: str
+    status: JobStatus
+    total_iterations: int
+    budget_usd: str = Field(description="spec.config.maxBudgetUsd, a decimal string.")
+    created_at: str = Field(description="metadata.creationTimestamp (RFC 3339).")
+    namespace: str
+    name: str = Field(description="The TrainingJob's name (kubectl get tj NAME).")
+
+
+class ProgressResult(_Result):
+    current_iteration: int
+    total_iterations: int
+    percent_complete: int
+
+
+class CostResult(_Result):
+    """Decimal strings of US dollars; before the trainer reports, cost 0 and the spec's budget."""
+
+    cost_usd: str
+    budget_usd: str
+    budget_remaining_usd: str
+
+
+class HistoryResult(_Result):
+    """The bounded, downsampled reward curve of status.history (empty before any report)."""
+
+    iterations: list[int] = Field(default_factory=list)
+    avg_reward: list[float] = Field(default_factory=list)
+
+
+class GetStatusResult(_Result):
+    """Result of training.get_status."""
+
+    success: Literal[True] = True
+    job_id: str
+    agent_id: str
+    status: JobStatus
+    progress: ProgressResult
+    metrics: dict[str, float | int] = Field(
+        description="status.metrics with snake_case keys (avg_reward, loss, kl, ...)."
+    )
+    cost: CostResult
+    best_checkpoint_id: str | None
+    history: HistoryResult = Field(description="Added since the original contract.")
+    namespace: str
+    name: str
+    created_at: str
+    message: str | None = None
+
+
+class CancelResult(_Result):
+    """Result of training.cancel: the cancel is recorded (spec.cancel is true)."""
+
+    success: Literal[True] = True
+    job_id: str
+    status: JobStatus = Field(
+        description="cancelled: the cancel is recorded; get_status follows the trainer stopping."
+    )
+    cancelled_at: str = Field(
+        description="status.cancelledAt when the operator has set it, else the time of the call."
+    )
+    namespace: str
+    name: str
+
+
+class JobSummary(_Result):
+    job_id: str
+    agent_id: str
+    status: JobStatus
+    current_iteration: int
+    total_iterations: int
+    namespace: str
+    name: str
+    created_at: str
+
+
+class ListJobsResult(_Result):
+    """Result of training.list_jobs: oldest first."""
+
+    success: Literal[True] = True
+    jobs: list[JobSummary]
+    count: int
+
+
+class DiscoverResult(BaseModel):
+    """An OpenRPC 1.3 document."""
+
+    model_config = ConfigDict(extra="allow")
+
+    openrpc: str

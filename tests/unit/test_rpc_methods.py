@@ -1,0 +1,499 @@
+"""The methods' pure parts: parameter checks (with the original messages), manifests,
+results read from TrainingJob dicts, the OpenRPC document, the store and the TTL cache."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from agentcore_training import labels
+from agentcore_training.rpc import errors, methods, openrpc
+from agentcore_training.rpc.errors import RpcError
+from agentcore_training.rpc.identity import Principal, map_claims
+from agentcore_training.rpc.settings import Settings
+from agentcore_training.rpc.store import JobStore
+from agentcore_training.rpc.ttlcache import TTLCache
+
+UID = "7d0c9a52-1f3e-4b8e-9a51-0c2d7e6f8a90"
+
+
+def queries(n: int = 100) -> list[dict[str, Any]]:
+    return [
+        {"query": f"what is {i}+1?", "expected_outcome": {"answer": str(i + 1)}} for i in range(n)
+    ]
+
+
+def rpc_error(call: Any, *args: Any) -> RpcError:
+    with pytest.raises(RpcError) as caught:
+        call(*args)
+    return caught.value
+
+
+def trainingjob(**status: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "training.agentcore.dev/v1alpha1",
+        "kind": "TrainingJob",
+        "metadata": {
+            "name": "support-bot-abcde",
+            "namespace": "team-a",
+            "uid": UID,
+            "resourceVersion": "42",
+            "creationTimestamp": "2026-11-30T10:00:00Z",
+            "managedFields": [{"manager": "x"}],
+        },
+        "spec": {
+            "agentId": "support-bot",
+            "queries": {"configMapRef": {"name": "q", "key": "queries.jsonl"}},
+            "config": {"nIterations": 20, "maxBudgetUsd": "2.50", "checkpointInterval": 5},
+        },
+        **({"status": status} if status else {}),
+    }
+
+
+# --- params ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("missing", ["agent_id", "training_queries"])
+def test_missing_start_params_keep_the_original_message(missing: str) -> None:
+    params = {"agent_id": "bot", "training_queries": queries()}
+    del params[missing]
+    error = rpc_error(methods.parse_start_grpo, params)
+    assert error.code == -32602
+    assert error.message.startswith(f"Missing required parameter: {missing}")
+
+
+def test_null_counts_as_missing() -> None:
+    error = rpc_error(methods.parse_start_grpo, {"agent_id": None, "training_queries": queries()})
+    assert error.message == "Missing required parameter: agent_id"
+
+
+@pytest.mark.parametrize("count", [0, 1, 99])
+def test_too_few_queries(count: int) -> None:
+    error = rpc_error(
+        methods.parse_start_grpo, {"agent_id": "bot", "training_queries": queries(count)}
+    )
+    assert error.code == -32602
+    assert error.message.startswith(
+        f"training_queries must contain at least 100 queries, got {count}"
+    )
+
+
+def test_training_data_is_an_alias() -> None:
+    parsed = methods.parse_start_grpo({"agent_id": "bot", "training_data": queries(100)})
+    assert len(parsed.training_queries) == 100
+    error = rpc_error(
+        methods.parse_start_grpo,
+        {"agent_id": "bot", "training_data": queries(), "training_queries": queries()},
+    )
+    assert "not both" in error.message
+
+
+def test_config_defaults_and_snake_case_fields() -> None:
+    parsed = methods.parse_start_grpo({"agent_id": "bot", "training_queries": queries()})
+    assert parsed.config is None
+    parsed = methods.parse_start_grpo(
+        {
+            "agent_id": "bot",
+            "training_queries": queries(),
+            "config": {"n_iterations": 3, "max_budget_usd": "1.25", "learning_rate": 0.01},
+        }
+    )
+    assert parsed.config is not None
+    assert parsed.config.n_iterations == 3
+
+
+@pytest.mark.parametrize(
+    ("config", "field"),
+    [
+        ({"n_iterations": 0}, "config.n_iterations"),
+        ({"n_iterations": 10001}, "config.n_iterations"),
+        ({"batch_size": 129}, "config.batch_size"),
+        ({"learning_rate": 0}, "config.learning_rate"),
+        ({"max_budget_usd": "-1"}, "config.max_budget_usd"),
+        ({"max_budget_usd": "ten"}, "config.max_budget_usd"),
+        ({"gamma": 1.5}, "config.gamma"),
+        ({"checkpoint_interval": 0}, "config.checkpoint_interval"),
+        ({"nIterations": 0}, "config.n_iterations"),
+        ({"no_such_knob": 1}, "config.no_such_knob"),
+    ],
+)
+def test_out_of_range_config_names_the_field(config: dict[str, Any], field: str) -> None:
+    error = rpc_error(
+        methods.parse_start_grpo,
+        {"agent_id": "bot", "training_queries": queries(), "config": config},
+    )
+    assert error.code == -32602
+    assert field in error.message
+
+
+@pytest.mark.parametrize(
+    ("params", "needle"),
+    [
+        ({"agent_id": "-bad-", "training_queries": queries()}, "agent_id"),
+        ({"agent_id": "x" * 64, "training_queries": queries()}, "agent_id"),
+        ({"agent_id": "bot", "training_queries": "many"}, "training_queries must be a list"),
+        (
+            {"agent_id": "bot", "training_queries": [*queries(99), {"query": "q"}]},
+            "expected_outcome",
+        ),
+        (
+            {
+                "agent_id": "bot",
+                "training_queries": [*queries(99), {"query": "", "expected_outcome": {}}],
+            },
+            "query",
+        ),
+        ({"agent_id": "bot", "training_queries": [*queries(99), "q"]}, "training_queries[99]"),
+        ({"agent_id": "bot", "training_queries": queries(), "namespace": "Team_A"}, "namespace"),
+        (
+            {"agent_id": "bot", "training_queries": queries(), "colour": "red"},
+            "Unknown parameter: colour",
+        ),
+    ],
+)
+def test_other_bad_start_params(params: dict[str, Any], needle: str) -> None:
+    error = rpc_error(methods.parse_start_grpo, params)
+    assert error.code == -32602
+    assert needle in error.message
+
+
+@pytest.mark.parametrize("value", ["nope", "123", "", 42, ["x"], UID + "0", UID.replace("-", "")])
+def test_invalid_job_ids(value: Any) -> None:
+    error = rpc_error(methods.parse_job_ref, {"job_id": value})
+    assert error.code == -32602
+    assert error.message.startswith(f"Invalid job_id format: {value}")
+
+
+def test_job_id_missing_and_normalised() -> None:
+    assert rpc_error(methods.parse_job_ref, {}).message == "Missing required parameter: job_id"
+    assert methods.parse_job_ref({"job_id": UID.upper()}).job_id == UID
+
+
+def test_list_jobs_params() -> None:
+    assert methods.parse_list_jobs({}).agent_id is None
+    assert methods.parse_list_jobs({"agent_id": "bot"}).agent_id == "bot"
+    assert rpc_error(methods.parse_list_jobs, {"agent": "bot"}).code == -32602
+
+
+# --- manifests -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("agent", "name"),
+    [
+        ("support-bot", "support-bot-abcde"),
+        ("Smoke_Bot.v2", "smoke-bot-v2-abcde"),
+        ("___", "job-abcde"),
+    ],
+)
+def test_job_names_are_dns_labels(agent: str, name: str) -> None:
+    assert methods.job_name(agent, "abcde") == name
+    assert len(methods.job_name("a" * 63, "abcde")) <= 63
+
+
+def test_manifests() -> None:
+    parsed = methods.parse_start_grpo(
+        {"agent_id": "bot", "training_queries": queries(), "config": {"n_iterations": 3}}
+    )
+    jsonl = methods.queries_jsonl(parsed)
+    lines = jsonl.splitlines()
+    assert len(lines) == 100
+    assert json.loads(lines[0]) == {"query": "what is 0+1?", "expected_outcome": {"answer": "1"}}
+    configmap = methods.queries_configmap("bot-x", "ns", "bot", jsonl)
+    assert configmap["immutable"] is True
+    assert configmap["metadata"]["name"] == "bot-x-queries"
+    assert configmap["metadata"]["labels"][labels.AGENT_ID] == "bot"
+    assert configmap["data"] == {"queries.jsonl": jsonl}
+    tj = methods.trainingjob_manifest("bot-x", "ns", parsed, "alice")
+    assert tj["spec"] == {
+        "agentId": "bot",
+        "queries": {"configMapRef": {"name": "bot-x-queries", "key": "queries.jsonl"}},
+        "config": {"nIterations": 3},
+    }
+    assert tj["metadata"]["labels"][labels.AGENT_ID] == "bot"
+    defaults = methods.parse_start_grpo({"agent_id": "bot", "training_queries": queries()})
+    assert "config" not in methods.trainingjob_manifest("bot-x", "ns", defaults, "alice")["spec"]
+    owner = methods.owner_patch(trainingjob())["metadata"]["ownerReferences"][0]
+    assert owner == {
+        "apiVersion": "training.agentcore.dev/v1alpha1",
+        "kind": "TrainingJob",
+        "name": "support-bot-abcde",
+        "uid": UID,
+    }
+
+
+def test_queries_over_one_mebibyte_are_refused_clearly() -> None:
+    big = [{"query": "x" * 11000, "expected_outcome": {"answer": "y"}} for _ in range(100)]
+    parsed = methods.parse_start_grpo({"agent_id": "bot", "training_queries": big})
+    error = rpc_error(methods.queries_jsonl, parsed)
+    assert error.code == -32602
+    assert "too large" in error.message
+    assert "1 MiB" in error.message
+
+
+# --- results ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("phase", "status"),
+    [
+        (None, "queued"),
+        ("Queued", "queued"),
+        ("Running", "running"),
+        ("Completed", "completed"),
+        ("Failed", "failed"),
+        ("Cancelled", "cancelled"),
+        ("Weird", "queued"),
+    ],
+)
+def test_status_is_the_lower_case_phase(phase: str | None, status: str) -> None:
+    tj = trainingjob(phase=phase) if phase else trainingjob()
+    assert methods.status_of(tj) == status
+
+
+def test_results_before_the_operator_reports() -> None:
+    tj = trainingjob()
+    assert methods.start_result(tj).to_json() == {
+        "success": True,
+        "job_id": UID,
+        "agent_id": "support-bot",
+        "status": "queued",
+        "total_iterations": 20,
+        "budget_usd": "2.50",
+        "created_at": "2026-11-30T10:00:00Z",
+        "namespace": "team-a",
+        "name": "support-bot-abcde",
+    }
+    status = methods.status_result(tj).to_json()
+    assert status["progress"] == {
+        "current_iteration": 0,
+        "total_iterations": 20,
+        "percent_complete": 0,
+    }
+    assert status["cost"] == {"cost_usd": "0", "budget_usd": "2.50", "budget_remaining_usd": "2.50"}
+    assert status["metrics"] == {}
+    assert status["best_checkpoint_id"] is None
+    assert status["history"] == {"iterations": [], "avg_reward": []}
+    assert status["success"] is True
+
+
+def test_status_result_of_a_running_job() -> None:
+    tj = trainingjob(
+        phase="Running",
+        progress={"currentIteration": 5, "totalIterations": 20, "percentComplete": 25},
+        metrics={"avgReward": 0.5, "clipRatio": 0.1, "tokens": 1200, "bogus": "x"},
+        cost={"costUsd": "0.40", "budgetUsd": "2.50", "budgetRemainingUsd": "2.10"},
+        history={"iterations": [1, 2], "avgReward": [0.1, 0.3]},
+        bestCheckpointId="ckpt-5",
+    )
+    result = methods.status_result(tj).to_json()
+    assert set(result) >= {
+        "success",
+        "job_id",
+        "agent_id",
+        "status",
+        "progress",
+        "metrics",
+        "cost",
+        "best_checkpoint_id",
+    }
+    assert result["status"] == "running"
+    assert result["progress"]["percent_complete"] == 25
+    assert result["metrics"] == {"avg_reward": 0.5, "clip_ratio": 0.1, "tokens": 1200}
+    assert result["cost"] == {
+        "cost_usd": "0.40",
+        "budget_usd": "2.50",
+        "budget_remaining_usd": "2.10",
+    }
+    assert result["history"] == {"iterations": [1, 2], "avg_reward": [0.1, 0.3]}
+    assert result["best_checkpoint_id"] == "ckpt-5"
+
+
+def test_list_and_cancel_results() -> None:
+    first, second = trainingjob(), trainingjob(phase="Running", progress={"currentIteration": 2})
+    second["metadata"] = {
+        **second["metadata"],
+        "uid": "u2",
+        "creationTimestamp": "2026-11-29T00:00:00Z",
+    }
+    listed = methods.list_result([first, second]).to_json()
+    assert listed["count"] == 2
+    assert listed["success"] is True
+    assert [job["job_id"] for job in listed["jobs"]] == ["u2", UID]
+    assert listed["jobs"][0] | {} == {
+        "job_id": "u2",
+        "agent_id": "support-bot",
+        "status": "running",
+        "current_iteration": 2,
+        "total_iterations": 20,
+        "namespace": "team-a",
+        "name": "support-bot-abcde",
+        "created_at": "2026-11-29T00:00:00Z",
+    }
+    now = datetime(2026, 11, 30, 11, 0, 0, tzinfo=UTC)
+    cancelled = methods.cancel_result(trainingjob(), now).to_json()
+    assert cancelled == {
+        "success": True,
+        "job_id": UID,
+        "status": "cancelled",
+        "cancelled_at": "2026-11-30T11:00:00Z",
+        "namespace": "team-a",
+        "name": "support-bot-abcde",
+    }
+    set_by_operator = trainingjob(cancelledAt="2026-11-30T10:30:00Z")
+    assert methods.cancel_result(set_by_operator, now).cancelled_at == "2026-11-30T10:30:00Z"
+
+
+@pytest.mark.parametrize("phase", ["Completed", "Failed", "Cancelled"])
+def test_finished_jobs_cannot_be_cancelled(phase: str) -> None:
+    error = rpc_error(methods.check_cancellable, trainingjob(phase=phase))
+    assert error.code == errors.JOB_ALREADY_FINISHED
+    methods.check_cancellable(trainingjob(phase="Running"))
+
+
+def test_application_codes_are_in_the_reserved_range_and_documented() -> None:
+    for code in (
+        errors.JOB_NOT_FOUND,
+        errors.JOB_ALREADY_FINISHED,
+        errors.FORBIDDEN,
+        errors.UNAVAILABLE,
+    ):
+        assert -32099 <= code <= -32000
+        assert code in errors.CODES
+    assert errors.JOB_NOT_FOUND == -32001
+    assert errors.job_not_found(UID).message == f"Job {UID} not found"
+
+
+# --- OpenRPC -------------------------------------------------------------------------------
+
+
+def test_openrpc_document() -> None:
+    doc = openrpc.document()
+    assert doc["openrpc"].startswith("1.")
+    by_name = {method["name"]: method for method in doc["methods"]}
+    assert set(by_name) == {
+        "training.start_grpo",
+        "training.get_status",
+        "training.cancel",
+        "training.list_jobs",
+        "rpc.discover",
+    }
+    start = by_name["training.start_grpo"]
+    assert [p["name"] for p in start["params"]] == [
+        "agent_id",
+        "training_queries",
+        "config",
+        "namespace",
+    ]
+    assert [p["required"] for p in start["params"]] == [True, True, False, False]
+    assert start["params"][1]["schema"]["minItems"] == 100
+    schemas = doc["components"]["schemas"]
+    assert "n_iterations" in schemas["GRPOConfig"]["properties"]
+    status = schemas["GetStatusResult"]
+    assert {"progress", "metrics", "cost", "best_checkpoint_id", "history"} <= set(
+        status["properties"]
+    )
+    assert {e["code"] for e in by_name["training.cancel"]["errors"]} >= {-32001, -32002, -32003}
+    json.dumps(doc)
+
+
+# --- store, TTL cache, identity, settings --------------------------------------------------------
+
+
+def test_store_indexes_and_only_moves_forward() -> None:
+    store = JobStore()
+    tj = trainingjob()
+    assert store.upsert(tj)
+    assert "managedFields" not in store.get(UID)["metadata"]  # type: ignore[index]
+    older = {
+        **tj,
+        "metadata": {**tj["metadata"], "resourceVersion": "41"},
+        "spec": {**tj["spec"], "cancel": True},
+    }
+    assert not store.upsert(older)
+    newer = {**older, "metadata": {**older["metadata"], "resourceVersion": "43"}}
+    assert store.upsert(newer)
+    assert store.get(UID)["spec"]["cancel"] is True  # type: ignore[index]
+    assert [
+        methods.uid_of(j) for j in store.select(namespace="team-a", agent_id="support-bot")
+    ] == [UID]
+    assert store.select(agent_id="other") == []
+    assert store.namespaces() == ["team-a"]
+    store.replace([], "40")
+    assert store.get(UID) is not None  # newer than the list: kept
+    store.replace([], "50")
+    assert store.get(UID) is None
+    store.upsert(tj)
+    store.delete(tj)
+    assert len(store) == 0
+    assert store.namespaces() == []
+
+
+def test_ttl_cache_expires_and_evicts() -> None:
+    now = [0.0]
+    cache: TTLCache[str, int] = TTLCache(2, 10, clock=lambda: now[0])
+    cache.put("a", 1)
+    cache.put("b", 2)
+    assert cache.get("a") == 1
+    cache.put("c", 3)  # evicts b, the least recently used
+    assert cache.get("b") is None
+    assert cache.get("a") == 1
+    cache.put("short", 4, ttl=1)
+    now[0] = 2
+    assert cache.get("short") is None
+    now[0] = 11
+    assert cache.get("a") is None
+    assert len(cache) <= 2
+
+
+def test_claims_map_to_prefixed_users_and_groups() -> None:
+    principal = map_claims(
+        {"sub": "alice", "groups": ["ml", 3]},
+        username_claim="sub",
+        groups_claim="groups",
+        username_prefix="jwt:",
+        groups_prefix="jwt:",
+    )
+    assert principal == Principal("jwt:alice", groups=("jwt:ml", "system:authenticated"))
+    assert (
+        map_claims({}, username_claim="sub", groups_claim="g", username_prefix="", groups_prefix="")
+        is None
+    )
+    sa = Principal.from_user_info(
+        {"username": "system:serviceaccount:team-a:bot", "extra": {"k": ["v"]}}
+    )
+    assert sa.service_account_namespace == "team-a"
+    assert sa.extra_dict() == {"k": ["v"]}
+
+
+def test_settings_from_env() -> None:
+    settings = Settings.from_env(
+        {
+            "AGENTCORE_RPC_PORT": "9000",
+            "AGENTCORE_RPC_TOKEN_AUDIENCES": "a, b",
+            "AGENTCORE_RPC_NAMESPACE": "team-a",
+        }
+    )
+    assert (settings.port, settings.token_audiences, settings.namespace) == (
+        9000,
+        ["a", "b"],
+        "team-a",
+    )
+    with pytest.raises(ValueError, match="jwt_audiences"):
+        Settings.from_env({"AGENTCORE_RPC_JWT_ISSUER": "x", "AGENTCORE_RPC_JWT_HS256_SECRET": "s"})
+    with pytest.raises(ValueError, match="unsupported"):
+        Settings.from_env({"AGENTCORE_RPC_JWT_ALGORITHMS": "none"})
+
+
+def test_list_result_json_matches_the_models() -> None:
+    first, second = trainingjob(), trainingjob(phase="Running")
+    second["metadata"] = {
+        **second["metadata"],
+        "uid": "u2",
+        "creationTimestamp": "2026-11-29T00:00:00Z",
+    }
+    pairs = [(methods.created_key(tj), methods.summary_of(tj).to_json()) for tj in (first, second)]
+    assert methods.list_result_json(pairs) == methods.list_result([first, second]).to_json()
