@@ -387,8 +387,11 @@ def test_openrpc_document() -> None:
         "training_queries",
         "config",
         "namespace",
+        "policy",
+        "reward",
+        "pricing",
     ]
-    assert [p["required"] for p in start["params"]] == [True, True, False, False]
+    assert [p["required"] for p in start["params"]] == [True, True] + [False] * 5
     assert start["params"][1]["schema"]["minItems"] == 100
     schemas = doc["components"]["schemas"]
     assert "n_iterations" in schemas["GRPOConfig"]["properties"]
@@ -497,3 +500,22 @@ def test_list_result_json_matches_the_models() -> None:
     }
     pairs = [(methods.created_key(tj), methods.summary_of(tj).to_json()) for tj in (first, second)]
     assert methods.list_result_json(pairs) == methods.list_result([first, second]).to_json()
+
+
+def test_start_grpo_takes_policy_reward_and_pricing_sections() -> None:
+    params = methods.parse_start_grpo(
+        {
+            "agent_id": "calc",
+            "training_queries": [
+                {"query": f"{i}", "expected_outcome": {"answer": "1"}} for i in range(100)
+            ],
+            "policy": {"warm_start_steps": 200},
+            "reward": {"type": "numeric", "tolerance": 0.5},
+            "pricing": {"usd_per_1k_completion_tokens": "0.002"},
+        }
+    )
+    spec = methods.trainingjob_manifest("calc-x", "ns", params, "alice")["spec"]
+    assert spec["policy"] == {"warmStartSteps": 200}
+    assert spec["reward"] == {"type": "numeric", "tolerance": 0.5}
+    assert spec["pricing"] == {"usdPer1kCompletionTokens": "0.002"}
+    assert "config" not in spec

@@ -27,7 +27,7 @@ from agentcore_training.controller import metrics
 from agentcore_training.controller.progress import Accepted, check_report, status_from_report
 from agentcore_training.controller.state import ClusterState
 from agentcore_training.kube.client import ApiError, KubeClient, path_for
-from agentcore_training.kube.tokens import review_token
+from agentcore_training.kube.reviews import review_token
 from agentcore_training.webhook.admission import (
     Denial,
     check_policy,
@@ -73,11 +73,10 @@ class ProgressService:
         cached = self._reviews.get(key)
         if cached is not None and time.monotonic() - cached[0] < TOKEN_CACHE_SECONDS:
             return cached[1]
-        status = await review_token(self.client, token, [labels.PROGRESS_TOKEN_AUDIENCE])
-        audiences = status.get("audiences") or []
-        if not status.get("authenticated") or labels.PROGRESS_TOKEN_AUDIENCE not in audiences:
+        review = await review_token(self.client, token, [labels.PROGRESS_TOKEN_AUDIENCE])
+        if not review.authenticated or labels.PROGRESS_TOKEN_AUDIENCE not in review.audiences:
             return None
-        user: dict[str, Any] = status.get("user") or {}
+        user = dict(review.user)
         if len(self._reviews) > 10_000:
             self._reviews.clear()
         self._reviews[key] = (time.monotonic(), user)

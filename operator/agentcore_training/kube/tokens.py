@@ -1,11 +1,10 @@
-"""ServiceAccount tokens: TokenRequest bound to a Pod (as a kubelet asks), and TokenReview."""
+"""ServiceAccount tokens: TokenRequest bound to a Pod, as a kubelet asks (reviews: reviews.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from agentcore_training.kube.client import KubeClient, path_for
 
@@ -46,15 +45,3 @@ async def request_pod_token(
     status = answer["status"]
     expires = datetime.fromisoformat(str(status["expirationTimestamp"]).replace("Z", "+00:00"))
     return BoundToken(str(status["token"]), expires)
-
-
-async def review_token(client: KubeClient, token: str, audiences: Sequence[str]) -> dict[str, Any]:
-    """The TokenReview status of `token` for `audiences` ({authenticated, user, audiences})."""
-    body = {
-        "apiVersion": "authentication.k8s.io/v1",
-        "kind": "TokenReview",
-        "spec": {"token": token, "audiences": list(audiences)},
-    }
-    answer = await client.create(path_for("authentication.k8s.io/v1", "tokenreviews"), body)
-    status: dict[str, Any] = answer.get("status") or {}
-    return status

@@ -24,7 +24,7 @@ from typing import Any, TextIO
 import aiohttp
 
 from agentcore_training.rpc import render
-from agentcore_training.rpc.schemas import FINISHED_STATUSES
+from agentcore_training.rpc.schemas import FINISHED_STATUSES, SPEC_SECTIONS
 
 DEFAULT_URL = "http://127.0.0.1:8080/jsonrpc"
 
@@ -33,13 +33,13 @@ class CliError(Exception):
     """Something to tell the user before exiting with status 1."""
 
 
-def parse_config(pairs: Sequence[str]) -> dict[str, Any]:
+def parse_config(pairs: Sequence[str], flag: str = "--config") -> dict[str, Any]:
     """k=v pairs as a config object; values are JSON when they parse, else strings."""
     config: dict[str, Any] = {}
     for pair in pairs:
         key, sep, raw = pair.partition("=")
         if not sep or not key.strip():
-            raise CliError(f"--config takes key=value, got {pair!r}")
+            raise CliError(f"{flag} takes key=value, got {pair!r}")
         try:
             value: Any = json.loads(raw)
         except json.JSONDecodeError:
@@ -133,8 +133,10 @@ async def run(args: argparse.Namespace, out: TextIO) -> int:
                 "training_queries": read_queries(args.queries),
                 **namespace,
             }
-            if args.config:
-                params["config"] = parse_config(args.config)
+            for section in SPEC_SECTIONS:
+                pairs = getattr(args, section)
+                if pairs:
+                    params[section] = parse_config(pairs, f"--{section}")
             result = await client.call("training.start_grpo", params)
             if args.json:
                 _print_json(result, out)
@@ -209,6 +211,18 @@ def parser() -> argparse.ArgumentParser:
     start.add_argument(
         "--config", action="append", default=[], metavar="KEY=VALUE", help="a GRPO config field"
     )
+    for section, example in (
+        ("policy", "warm_start_steps=200"),
+        ("reward", "type=numeric"),
+        ("pricing", "usd_per_1k_completion_tokens=0.002"),
+    ):
+        start.add_argument(
+            f"--{section}",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help=f"a spec.{section} field in snake_case, e.g. {example}",
+        )
     status = commands.add_parser("status", help="training.get_status")
     status.add_argument("job_id")
     status.add_argument("--watch", "-w", action="store_true", help="follow until it finishes")

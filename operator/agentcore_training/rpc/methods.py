@@ -25,6 +25,7 @@ from agentcore_training.api.status import Phase
 from agentcore_training.rpc import errors
 from agentcore_training.rpc.schemas import (
     MIN_QUERIES,
+    SPEC_SECTIONS,
     UUID_PATTERN,
     CancelResult,
     CostResult,
@@ -176,8 +177,9 @@ def parse_start_grpo(params: Mapping[str, Any]) -> StartGrpoParams:
         raise errors.invalid_params(
             f"training_queries must contain at least {MIN_QUERIES} queries, got {len(queries)}"
         )
-    if params.get("config") is None:
-        params.pop("config", None)
+    for section in SPEC_SECTIONS:
+        if params.get(section) is None:
+            params.pop(section, None)
     return _validate(StartGrpoParams, params)
 
 
@@ -267,10 +269,12 @@ def trainingjob_manifest(
         "agentId": params.agent_id,
         "queries": {"configMapRef": {"name": queries_configmap_name(name), "key": QUERIES_KEY}},
     }
-    if params.config is not None:
-        spec["config"] = params.config.model_dump(
-            mode="json", by_alias=True, exclude_unset=True, exclude_none=True
-        )
+    for section in SPEC_SECTIONS:
+        value = getattr(params, section)
+        if value is not None:  # fields the caller left out take the CRD's defaults
+            spec[section] = value.model_dump(
+                mode="json", by_alias=True, exclude_unset=True, exclude_none=True
+            )
     return {
         "apiVersion": API_VERSION,
         "kind": KIND,

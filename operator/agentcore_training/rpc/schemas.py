@@ -11,7 +11,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agentcore_training.api.spec import AGENT_ID_PATTERN, DNS_LABEL_PATTERN, GRPOConfig
+from agentcore_training.api.spec import (
+    AGENT_ID_PATTERN,
+    DNS_LABEL_PATTERN,
+    GRPOConfig,
+    PolicySpec,
+    PricingSpec,
+    RewardSpec,
+)
 
 MIN_QUERIES = 100
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -74,6 +81,32 @@ class StartGrpoParams(_Params):
         ),
     )
     namespace: str | None = _namespace_field()
+    # Added after the original params, so positional calls keep their meaning.
+    policy: PolicySpec | None = Field(
+        default=None,
+        description=(
+            "spec.policy in snake_case (model, warm_start_steps). Omitted: builtin:tiny, "
+            "no warm start. An addition to the original contract."
+        ),
+    )
+    reward: RewardSpec | None = Field(
+        default=None,
+        description=(
+            "spec.reward in snake_case (type, field, tolerance, ...). Omitted: exact_match "
+            "on expected_outcome.answer. An addition to the original contract."
+        ),
+    )
+    pricing: PricingSpec | None = Field(
+        default=None,
+        description=(
+            "spec.pricing in snake_case: how the ledger prices the run. Omitted: the CRD's "
+            "defaults. An addition to the original contract."
+        ),
+    )
+
+
+# The spec sections start_grpo takes besides agent_id and the queries, by param name.
+SPEC_SECTIONS = ("config", "policy", "reward", "pricing")
 
 
 class JobRefParams(_Params):
