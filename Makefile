@@ -35,13 +35,13 @@ lock: | $(UV) ## Re-resolve uv.lock after a change of dependencies in pyproject.
 
 .PHONY: lint
 lint: venv ## ruff: lint and format check
-	$(VENV)/bin/ruff check operator tests bench
-	$(VENV)/bin/ruff format --check operator tests bench
+	$(VENV)/bin/ruff check operator tests bench tools
+	$(VENV)/bin/ruff format --check operator tests bench tools
 
 .PHONY: format
 format: venv ## ruff: fix what can be fixed and format
-	$(VENV)/bin/ruff check --fix operator tests bench
-	$(VENV)/bin/ruff format operator tests bench
+	$(VENV)/bin/ruff check --fix operator tests bench tools
+	$(VENV)/bin/ruff format operator tests bench tools
 
 .PHONY: typecheck
 typecheck: venv ## mypy --strict over the package
@@ -85,11 +85,9 @@ bench: venv controlplane ## Run every benchmark; one JSON result each under benc
 	@$(PY) bench/summary.py
 
 .PHONY: demo
-demo: venv controlplane ## The main job end to end on a local control plane
-	@echo "make demo: not built yet. It needs the operator, the trainer and the JSON-RPC shim;"
-	@echo "today 'make cluster-up' starts a control plane with the TrainingJob CRD installed."
-	@exit 1
+demo: venv controlplane ## The main job end to end on a local control plane (leaves nothing running)
+	@$(PY) tools/demo.py
 
 .PHONY: clean
 clean: cluster-down ## Remove the venv and local state (the cached control plane stays)
-	rm -rf $(VENV) $(CLUSTER_STATE) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(CLUSTER_STATE) .demo .mypy_cache .ruff_cache .pytest_cache

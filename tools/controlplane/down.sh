@@ -9,7 +9,7 @@ for name in kube-controller-manager kube-apiserver etcd; do
   [ -f "$pidfile" ] || continue
   pid=$(cat "$pidfile")
   # A recorded PID may have been reused by an unrelated process: only stop ours.
-  if tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q "$name"; then
+  if { tr '\0' ' ' < "/proc/$pid/cmdline"; } 2>/dev/null | grep -q "$name"; then
     kill "$pid" 2>/dev/null
     for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
     kill -9 "$pid" 2>/dev/null

@@ -1,0 +1,288 @@
+"""`make demo`: the product end to end on a local control plane, then everything stopped.
+
+Starts etcd, kube-apiserver and kube-controller-manager on loopback (tools/controlplane),
+the operator with its admission webhook, the dev runner (no kubelet here) and the JSON-RPC
+shim; submits a 100-query GRPO job through JSON-RPC with the command-line client as a
+ServiceAccount bound to the `agentcore-training-edit` role; follows it with a live progress
+bar; prints the final metrics, the cost against the budget and the reward-curve PNG.
+Nothing is left running, also when interrupted (Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+STATE = REPO / ".demo"
+BIN = Path(sys.executable).parent
+NAMESPACE = "demo"
+DEMO_CONFIG = {
+    "n_iterations": 250,
+    "batch_size": 16,
+    "n_trajectories_per_query": 8,
+    "learning_rate": 0.001,
+    "max_new_tokens": 3,
+    "max_budget_usd": "0.50",
+    "checkpoint_interval": 50,
+    "seed": 1,
+}
+DEMO_POLICY = {"warm_start_steps": 200}
+
+
+def say(text: str) -> None:
+    print(f"\033[1m==> {text}\033[0m", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_http(url: str, what: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"{what} exited; its log: {log}\n{log.read_text()[-2000:]}")
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=1):  # noqa: S310
+            return
+        time.sleep(0.2)
+    sys.exit(f"{what} did not become ready in 60 s; its log: {log}")
+
+
+class Demo:
+    def __init__(self) -> None:
+        self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.cluster = STATE / "cluster"
+        self.env = dict(os.environ, OMP_NUM_THREADS="1")
+
+    def kubectl(self, *args: str, stdin: str | None = None) -> str:
+        result = subprocess.run(
+            [str(self.bin_dir / "kubectl"), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=self.env,
+            check=False,
+        )
+        if result.returncode != 0:
+            sys.exit(f"kubectl {' '.join(args)} failed:\n{result.stderr}")
+        return result.stdout
+
+    def start(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        log = STATE / f"{name}.log"
+        process = subprocess.Popen(
+            argv,
+            env=env,
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches the demo, which stops them in order
+        )
+        self.children.append((name, process))
+        return process
+
+    def stop(self) -> None:
+        for _name, process in reversed(self.children):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for _name, process in reversed(self.children):
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        subprocess.run(
+            ["bash", str(REPO / "tools/controlplane/down.sh"), str(self.cluster)], check=False
+        )
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[None]:
+        previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+        try:
+            yield
+        finally:
+            self.stop()
+            signal.signal(signal.SIGTERM, previous)
+
+    def control_plane(self) -> None:
+        say("control plane: etcd, kube-apiserver, kube-controller-manager on loopback")
+        subprocess.run(
+            ["bash", str(REPO / "tools/controlplane/down.sh"), str(self.cluster)], check=False
+        )
+        build = subprocess.run(
+            ["bash", str(REPO / "tools/controlplane/build.sh")],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        self.bin_dir = Path(build.stdout.strip().splitlines()[-1])
+        env = dict(self.env, CRD_DIR=str(REPO / "crds"), WITH_KCM="1")
+        subprocess.run(
+            ["bash", str(REPO / "tools/controlplane/up.sh"), str(self.cluster)], env=env, check=True
+        )
+        self.env["KUBECONFIG"] = str(self.cluster / "kubeconfig")
+        self.kubectl("apply", "-f", str(REPO / "manifests/rbac"))
+        self.kubectl("create", "namespace", NAMESPACE)
+        self.kubectl("create", "serviceaccount", "demo-user", "-n", NAMESPACE)
+        self.kubectl(
+            "create",
+            "rolebinding",
+            "demo-user-edit",
+            "-n",
+            NAMESPACE,
+            "--clusterrole=agentcore-training-edit",
+            f"--serviceaccount={NAMESPACE}:demo-user",
+        )
+        self.token = self.kubectl(
+            "create", "token", "demo-user", "-n", NAMESPACE, "--duration=1h"
+        ).strip()
+
+    def services(self) -> None:
+        say("operator (admission webhook, progress endpoint), dev runner, JSON-RPC shim")
+        port, metrics = free_port(), free_port()
+        operator_env = dict(
+            self.env,
+            AGENTCORE_OPERATOR_LISTEN_HOST="127.0.0.1",
+            AGENTCORE_OPERATOR_LISTEN_PORT=str(port),
+            AGENTCORE_OPERATOR_METRICS_PORT=str(metrics),
+            AGENTCORE_OPERATOR_ADVERTISE_URL=f"https://127.0.0.1:{port}",
+            AGENTCORE_OPERATOR_TLS_DIR=str(STATE / "operator-tls"),
+        )
+        operator = self.start(
+            "operator", [str(BIN / "agentcore-operator"), "--liveness", ""], operator_env
+        )
+        wait_http(
+            f"http://127.0.0.1:{metrics}/metrics", "the operator", operator, STATE / "operator.log"
+        )
+        self.start(
+            "dev-runner",
+            [str(BIN / "agentcore-dev-runner"), "--workdir", str(STATE / "pods")],
+            self.env,
+        )
+        self.rpc_port = free_port()
+        rpc_env = dict(
+            self.env,
+            AGENTCORE_RPC_HOST="127.0.0.1",
+            AGENTCORE_RPC_PORT=str(self.rpc_port),
+            AGENTCORE_RPC_NAMESPACE=NAMESPACE,
+        )
+        shim = self.start("rpc", [str(BIN / "agentcore-rpc")], rpc_env)
+        wait_http(
+            f"http://127.0.0.1:{self.rpc_port}/readyz", "the JSON-RPC shim", shim, STATE / "rpc.log"
+        )
+
+    def client(self, *args: str, capture: bool = False) -> str:
+        argv = [
+            str(BIN / "agentcore-rpc-client"),
+            "--url",
+            f"http://127.0.0.1:{self.rpc_port}/jsonrpc",
+            "--token-file",
+            str(STATE / "token"),
+            *args,
+        ]
+        print("$ agentcore-rpc-client " + " ".join(args), flush=True)
+        result = subprocess.run(argv, env=self.env, check=False, text=True, capture_output=capture)
+        if result.returncode != 0:
+            sys.exit(f"agentcore-rpc-client failed ({result.returncode})\n{result.stderr or ''}")
+        return result.stdout if capture else ""
+
+    def train(self) -> None:
+        queries = STATE / "queries.jsonl"
+        queries.write_text(
+            "".join(
+                json.dumps({"query": f"{a}+{b}=", "expected_outcome": {"answer": str(a + b)}})
+                + "\n"
+                for a in range(10)
+                for b in range(10)
+            )
+        )
+        (STATE / "token").write_text(self.token)
+        (STATE / "token").chmod(0o600)
+        say("a 100-query GRPO job through JSON-RPC (training.start_grpo)")
+        flags = [f"--config={k}={json.dumps(v)}" for k, v in DEMO_CONFIG.items()]
+        flags += [f"--policy={k}={json.dumps(v)}" for k, v in DEMO_POLICY.items()]
+        started = json.loads(
+            self.client(
+                "--json",
+                "start",
+                "--agent-id",
+                "calc-agent",
+                "--queries",
+                str(queries),
+                *flags,
+                capture=True,
+            )
+        )
+        job_id = started["job_id"]
+        print(
+            f"job {job_id}: {started['total_iterations']} iterations, "
+            f"budget ${started['budget_usd']}",
+            flush=True,
+        )
+        say("training (training.get_status, live)")
+        png = STATE / "reward-curve.png"
+        self.client("status", job_id, "--watch", "--interval", "1", "--png", str(png))
+        final = json.loads(self.client("--json", "status", job_id, capture=True))
+        self.report(final, png)
+
+    def report(self, final: dict[str, object], png: Path) -> None:
+        say("result")
+        metrics = final.get("metrics") or {}
+        cost = final.get("cost") or {}
+        history = final.get("history") or {}
+        rewards = list(history.get("avg_reward", [])) if isinstance(history, dict) else []
+        print(f"status:  {final['status']}")
+        if isinstance(metrics, dict):
+            shown = ("avg_reward", "std_reward", "loss", "kl", "entropy", "tokens")
+            print("metrics: " + ", ".join(f"{k}={metrics[k]:.4g}" for k in shown if k in metrics))
+        if isinstance(cost, dict):
+            print(
+                f"cost:    ${cost.get('cost_usd')} of a ${cost.get('budget_usd')} budget "
+                f"(${cost.get('budget_remaining_usd')} left)"
+            )
+        if len(rewards) >= 4:
+            k = max(1, len(rewards) // 10)
+            first, last = sum(rewards[:k]) / k, sum(rewards[-k:]) / k
+            verdict = "rose" if last > first else "did not rise"
+            print(
+                f"reward:  {verdict} from {first:.3f} (first {k} points) to {last:.3f} "
+                f"(last {k} points)"
+            )
+            if last <= first:
+                sys.exit("the reward did not rise")
+        print(f"reward curve: {png}")
+        if final["status"] != "completed":
+            sys.exit(f"the job ended {final['status']}")
+
+
+def main() -> None:
+    STATE.mkdir(exist_ok=True)
+    began = time.monotonic()
+    demo = Demo()
+    try:
+        with demo.running():
+            demo.control_plane()
+            demo.services()
+            demo.train()
+    except KeyboardInterrupt:
+        print("\ninterrupted: everything the demo started is stopped", file=sys.stderr)
+        sys.exit(130)
+    say(
+        f"done in {time.monotonic() - began:.0f} s; everything the demo started is stopped "
+        f"(logs in {STATE})"
+    )
+
+
+if __name__ == "__main__":
+    main()
