@@ -55,6 +55,10 @@ crds: venv ## Regenerate the CRD under crds/ from the pydantic models
 check-crds: venv ## Fail when the checked-in CRD differs from what the models generate
 	@$(PY) -m agentcore_training.api.crd --check $(CRD_FILE)
 
+.PHONY: docs
+docs: venv ## Regenerate docs/reference/ (configuration and JSON-RPC) from the code
+	$(PY) tools/gen_reference.py
+
 .PHONY: controlplane
 controlplane: ## Build kube-apiserver, kube-controller-manager, kubectl and etcd once (cached by version)
 	@bash tools/controlplane/build.sh >/dev/null
