@@ -92,6 +92,16 @@ bench: venv controlplane ## Run every benchmark; one JSON result each under benc
 demo: venv controlplane ## The main job end to end on a local control plane (leaves nothing running)
 	@$(PY) tools/demo.py
 
+.PHONY: kind-up kind-deploy kind-demo
+kind-up: ## [needs Docker + kind] Create a kind cluster (CERT_MANAGER=1 also installs cert-manager)
+	bash tools/kind/kind-up.sh
+
+kind-deploy: ## [needs Docker + kind] Build and load the images, deploy manifests/overlays/dev
+	bash tools/kind/kind-deploy.sh
+
+kind-demo: ## [needs Docker + kind] Run the sample TrainingJob on kind with the real kubelet
+	bash tools/kind/kind-demo.sh
+
 .PHONY: clean
 clean: cluster-down ## Remove the venv and local state (the cached control plane stays)
 	rm -rf $(VENV) $(CLUSTER_STATE) .demo .mypy_cache .ruff_cache .pytest_cache
