@@ -30,11 +30,15 @@ def namespace(cluster: Cluster) -> Iterator[str]:
         yield name
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def operator(
     cluster: Cluster, dev_runner: object, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[OperatorProcess]:
-    """The operator (`agentcore-operator`), with the dev runner executing its trainer pods."""
+    """The operator (`agentcore-operator`), with the dev runner executing its trainer pods.
+
+    Per module: its admission webhook is registered only while a module that asked for it
+    runs, so tests of the bare CRD never meet it, whatever the order.
+    """
     log = tmp_path_factory.mktemp("operator") / "operator.log"
     with running_operator(cluster, log) as running:
         yield running

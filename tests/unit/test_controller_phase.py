@@ -171,15 +171,14 @@ def test_cancel_before_the_trainer_runs_is_immediate() -> None:
 
 def test_a_finished_trainingjob_never_gets_a_new_job() -> None:
     for phase in ("Completed", "Failed", "Cancelled"):
-        result = plan(
-            _tj({"phase": phase, "jobName": "x"}), None, [], now=NOW, cancel_grace_seconds=1
-        )
+        status = {"phase": phase, "jobName": "x", "observedGeneration": 1}
+        result = plan(_tj(status), None, [], now=NOW, cancel_grace_seconds=1)
         assert not result.create_job
         assert result.status == {}
-    cancel_finished = plan(
-        _tj({"phase": "Completed"}, cancel=True), _job(), [], now=NOW, cancel_grace_seconds=1
-    )
-    assert cancel_finished.status == {}
+    finished = _tj({"phase": "Completed", "observedGeneration": 1}, cancel=True)
+    finished = finished.model_copy(update={"metadata": {**finished.metadata, "generation": 2}})
+    cancel_finished = plan(finished, _job(), [], now=NOW, cancel_grace_seconds=1)
+    assert cancel_finished.status == {"observedGeneration": 2}  # seen; nothing else changes
     assert not cancel_finished.delete_job
 
 

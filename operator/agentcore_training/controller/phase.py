@@ -221,7 +221,15 @@ def plan(
     phase = tj.status.phase
     if phase is not None and phase.is_finished:
         # A finished run never gets a new Job; a cancelled one never keeps its old one.
-        return Plan(delete_job=phase == Phase.CANCELLED and job is not None)
+        # A later cancel or suspend changes nothing but is seen (observedGeneration), so
+        # GitOps tools that wait for the generation to be observed do not wait forever.
+        generation = int(tj.metadata.get("generation", 1))
+        seen = (
+            {}
+            if tj.status.observed_generation == generation
+            else {"observedGeneration": generation}
+        )
+        return Plan(delete_job=phase == Phase.CANCELLED and job is not None, status=seen)
     s = _Status(tj, now)
     if tj.spec.cancel:
         return _plan_cancel(tj, job, pods, s, cancel_grace_seconds)

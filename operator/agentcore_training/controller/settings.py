@@ -78,7 +78,8 @@ class OperatorSettings(BaseSettings):
         description="ServiceAccount of trainer pods; it needs no API permissions at all.",
     )
     trainer_command: list[str] = Field(
-        default_factory=lambda: ["agentcore-trainer"],
+        # A module, not the console script: the distroless trainer image has no scripts on PATH.
+        default_factory=lambda: ["python3", "-m", "agentcore_training.trainer.main"],
         description="Command of the trainer container.",
     )
     min_queries: int = Field(
