@@ -414,3 +414,15 @@ def test_exit_codes_of_signals() -> None:
     assert status.exit_code_of(3) == 3
     assert status.exit_code_of(-15) == 143
     assert status.exit_code_of(-9) == 137
+
+
+def test_host_paths_below_a_mount_path_stay_the_hosts() -> None:
+    """A checkout under /tmp (an emptyDir in trainer pods) keeps its host paths."""
+    path_map = [PathMapping("/tmp", Path("/sb/tmp"))]
+    on_host = {"/tmp/checkout/.venv/bin/python"}
+    assert translate_path("/tmp", path_map, on_host.__contains__) == "/sb/tmp"
+    assert (
+        translate_path("/tmp/checkout/.venv/bin/python", path_map, on_host.__contains__)
+        == "/tmp/checkout/.venv/bin/python"
+    )
+    assert translate_path("/tmp/new-file", path_map, on_host.__contains__) == "/sb/tmp/new-file"

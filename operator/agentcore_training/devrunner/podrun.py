@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -213,6 +214,7 @@ class PodRun:
             fetched,
             self._settings.base_env,
             claims_dir=sandbox.claims_dir(self._settings.workdir, self.namespace),
+            host_has=os.path.exists,
         )
 
     async def _fetch(self, needs: Needs) -> Fetched:

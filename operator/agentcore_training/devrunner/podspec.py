@@ -12,6 +12,9 @@ Path translation: every volumeMount's mountPath (and the container's termination
 maps to a path in the sandbox; every env value, command and arg equal to such a path or
 starting with it followed by "/" (or `--flag=` followed by such a path) is rewritten to the
 sandbox path. The longest mountPath wins. Nothing else (not text inside a string) changes.
+One exception: a path strictly below a mountPath that exists on the host is the host's (the
+dev runner ignores images, so commands name host files, and a checkout may well live under
+/tmp, which trainer pods mount as an emptyDir); the mountPath itself is always translated.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import binascii
 import os
 import posixpath
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -208,6 +211,7 @@ def plan_pod(
     base_env: Mapping[str, str],
     *,
     claims_dir: Path,
+    host_has: Callable[[str], bool] = lambda _path: False,
 ) -> LocalProcessPlan:
     """The local-process plan of the Pod; PlanError when it cannot run (yet).
 
@@ -256,15 +260,15 @@ def plan_pod(
 
     pod_env = _container_env(pod, container, fetched)
     env = {**base_env, "HOSTNAME": str(metadata.get("name", ""))}
-    env.update({name: translate_path(value, mapping) for name, value in pod_env.items()})
+    env.update({name: translate_path(value, mapping, host_has) for name, value in pod_env.items()})
     argv = tuple(
-        translate_path(expand_vars(part, pod_env), mapping)
+        translate_path(expand_vars(part, pod_env), mapping, host_has)
         for part in [*container.get("command", []), *container.get("args", [])]
     )
     working_dir = container.get("workingDir")
     cwd = sandbox / WORK_DIR
     if working_dir:
-        translated = translate_path(working_dir, mapping)
+        translated = translate_path(working_dir, mapping, host_has)
         if translated == working_dir:
             raise PlanError(
                 UNSUPPORTED, f"workingDir {working_dir!r} is not under a volumeMount's mountPath"
@@ -293,20 +297,31 @@ def plan_pod(
     )
 
 
-def translate_path(value: str, path_map: Sequence[PathMapping]) -> str:
-    """`value` with a leading container path (or one after `--flag=`) moved into the sandbox."""
+def translate_path(
+    value: str,
+    path_map: Sequence[PathMapping],
+    host_has: Callable[[str], bool] = lambda _path: False,
+) -> str:
+    """`value` with a leading container path (or one after `--flag=`) moved into the sandbox.
+
+    A path strictly below a mountPath for which `host_has` is true stays as it is.
+    """
     if value.startswith("-") and "=" in value:
         flag, _, rest = value.partition("=")
-        return f"{flag}={_translate_whole(rest, path_map)}"
-    return _translate_whole(value, path_map)
+        return f"{flag}={_translate_whole(rest, path_map, host_has)}"
+    return _translate_whole(value, path_map, host_has)
 
 
-def _translate_whole(value: str, path_map: Sequence[PathMapping]) -> str:
+def _translate_whole(
+    value: str, path_map: Sequence[PathMapping], host_has: Callable[[str], bool]
+) -> str:
     for mapping in path_map:  # longest first
         prefix = mapping.container_path
         if value == prefix:
             return str(mapping.local_path)
         if value.startswith(prefix + "/"):
+            if host_has(value):
+                return value
             return str(mapping.local_path) + value[len(prefix) :]
     return value
 
