@@ -11,7 +11,13 @@ import yaml
 from pydantic import ValidationError
 
 from agentcore_training.api.money import format_money, parse_money
-from agentcore_training.api.spec import GRPOConfig, PricingSpec, TrainingJobSpec
+from agentcore_training.api.spec import (
+    EnvironmentSpec,
+    EnvironmentType,
+    GRPOConfig,
+    PricingSpec,
+    TrainingJobSpec,
+)
 from agentcore_training.api.status import Cost, Phase, TrainingJobStatus
 
 SAMPLES = Path(__file__).resolve().parents[2] / "manifests" / "samples"
@@ -211,3 +217,54 @@ def test_every_sample_is_a_valid_spec(sample: Path) -> None:
     for document in yaml.safe_load_all(sample.read_text()):
         if document and document.get("kind") == "TrainingJob":
             TrainingJobSpec.model_validate(document["spec"])
+
+
+def test_environment_defaults_to_single_turn() -> None:
+    spec = TrainingJobSpec.model_validate(MINIMAL)
+    assert spec.environment == EnvironmentSpec()
+    assert spec.environment.type is EnvironmentType.SINGLE_TURN
+    assert spec.environment.entry_point is None
+    assert spec.environment.malformed_penalty == 1.0
+    assert spec.to_wire()["environment"]["type"] == "single_turn"
+
+
+def test_calculator_environment_and_its_knobs() -> None:
+    spec = TrainingJobSpec.model_validate(
+        {
+            **MINIMAL,
+            "environment": {
+                "type": "calculator",
+                "malformedPenalty": 0.5,
+                "maxToolResultChars": 16,
+                "maxExpressionChars": 40,
+            },
+        }
+    )
+    assert spec.environment.type is EnvironmentType.CALCULATOR
+    assert spec.environment.max_tool_result_chars == 16
+    assert spec.environment.to_snake()["max_expression_chars"] == 40
+
+
+@pytest.mark.parametrize(
+    "environment",
+    [
+        {"type": "chess"},
+        {"type": "python"},
+        {"type": "python", "entryPoint": "not an entry"},
+        {"malformedPenalty": -1},
+        {"malformedPenalty": 101},
+        {"maxToolResultChars": 3},
+        {"maxExpressionChars": 0},
+        {"tools": ["calc"]},
+    ],
+)
+def test_bad_environments_are_refused(environment: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        TrainingJobSpec.model_validate({**MINIMAL, "environment": environment})
+
+
+def test_python_environment_names_an_entry_point() -> None:
+    spec = TrainingJobSpec.model_validate(
+        {**MINIMAL, "environment": {"type": "python", "entryPoint": "my_envs:make"}}
+    )
+    assert spec.environment.entry_point == "my_envs:make"

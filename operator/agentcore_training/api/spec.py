@@ -252,6 +252,75 @@ class RewardSpec(ApiModel):
     )
 
 
+class EnvironmentType(StrEnum):
+    """The environments a trajectory can run in."""
+
+    SINGLE_TURN = "single_turn"
+    CALCULATOR = "calculator"
+    PYTHON = "python"
+
+
+class EnvironmentSpec(ApiModel):
+    """Where the agent acts: one answer, or several steps with tool calls."""
+
+    model_config = ApiModel.model_config | {
+        "json_schema_extra": {
+            "x-kubernetes-validations": [
+                {
+                    "rule": "!has(self.type) || self.type != 'python' || has(self.entryPoint)",
+                    "message": "entryPoint is required when type is python",
+                    "fieldPath": ".entryPoint",
+                }
+            ]
+        }
+    }
+
+    type: EnvironmentType = Field(
+        default=EnvironmentType.SINGLE_TURN,
+        description=(
+            "single_turn (the completion is the answer), calculator (the agent may call "
+            "calc(<arithmetic>) and ends with answer(<text>)), or python (a user-supplied "
+            "entry point)."
+        ),
+    )
+    entry_point: str | None = Field(
+        default=None,
+        description=(
+            "module:function of a Python environment, for type python: called with no "
+            "arguments, it returns a new environment (reset and step) for each trajectory."
+        ),
+        pattern=ENTRY_POINT_PATTERN,
+        max_length=303,
+    )
+    malformed_penalty: float = Field(
+        default=1.0,
+        ge=0,
+        le=100,
+        description=(
+            "A trajectory that ends on a malformed action (neither a tool call nor an answer) "
+            "gets reward -malformedPenalty."
+        ),
+    )
+    max_tool_result_chars: int = Field(
+        default=32,
+        ge=4,
+        le=4096,
+        description="Longest tool result appended to the agent's context, in characters.",
+    )
+    max_expression_chars: int = Field(
+        default=64,
+        ge=1,
+        le=4096,
+        description="Longest calc(...) expression evaluated (characters); longer is a tool error.",
+    )
+
+    @model_validator(mode="after")
+    def _python_needs_entry_point(self) -> EnvironmentSpec:
+        if self.type == EnvironmentType.PYTHON and not self.entry_point:
+            raise ValueError("entryPoint is required when type is python")
+        return self
+
+
 class PricingSpec(ApiModel):
     """How the cost ledger prices a run. Every price is a decimal string of US dollars."""
 
@@ -370,6 +439,7 @@ class TrainingJobSpec(ApiModel):
                 _immutable("config", optional=False),
                 _immutable("policy", optional=False),
                 _immutable("reward", optional=False),
+                _immutable("environment", optional=False),
                 _immutable("pricing", optional=False),
                 _immutable("runtime", optional=False),
             ]
@@ -388,6 +458,12 @@ class TrainingJobSpec(ApiModel):
     policy: PolicySpec = Field(default_factory=PolicySpec, description="The model being trained.")
     reward: RewardSpec = Field(
         default_factory=RewardSpec, description="How trajectories are scored."
+    )
+    environment: EnvironmentSpec = Field(
+        default_factory=EnvironmentSpec,
+        description=(
+            "Where the agent acts: single_turn (default), calculator, or a Python environment."
+        ),
     )
     pricing: PricingSpec = Field(
         default_factory=PricingSpec, description="How the cost ledger prices the run."

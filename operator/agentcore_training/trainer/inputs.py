@@ -7,6 +7,8 @@ from pathlib import Path
 
 from agentcore_training.api.spec import PolicySpec
 from agentcore_training.trainer.config import TrainerOptions
+from agentcore_training.trainer.environments.factory import EnvironmentFactory, build_environment
+from agentcore_training.trainer.environments.protocol import FormatTeacher
 from agentcore_training.trainer.errors import BadInputError
 from agentcore_training.trainer.queries import Query, load_queries
 from agentcore_training.trainer.rewards import Reward, build_reward
@@ -30,14 +32,25 @@ def check_policy_source(policy: PolicySpec) -> None:
 
 @dataclass(frozen=True)
 class Inputs:
-    """The queries and the reward, checked against each other."""
+    """The queries, the reward and the environment, checked against each other."""
 
     queries: list[Query]
     reward: Reward
+    environment: EnvironmentFactory
 
 
 def prepare_inputs(options: TrainerOptions) -> Inputs:
     queries = load_queries(options.queries_file)
     reward = build_reward(options.spec.reward, queries)
     check_policy_source(options.spec.policy)
-    return Inputs(queries=queries, reward=reward)
+    environment = build_environment(options.spec.environment)
+    if (
+        environment.multi_step
+        and options.spec.policy.warm_start_steps > 0
+        and not isinstance(environment.make(), FormatTeacher)
+    ):
+        raise BadInputError(
+            f"environment {environment.name} has no format_example() for the warm start: "
+            "set policy.warmStartSteps to 0"
+        )
+    return Inputs(queries=queries, reward=reward, environment=environment)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import threading
 import time
 from collections.abc import Sequence
@@ -22,6 +23,9 @@ from agentcore_training.api.progress import ProgressReport, ProgressState
 from agentcore_training.api.status import Metrics
 from agentcore_training.trainer.checkpoint import CheckpointStore, checkpoint_id
 from agentcore_training.trainer.config import TrainerOptions
+from agentcore_training.trainer.environments.factory import EnvironmentFactory
+from agentcore_training.trainer.environments.protocol import FormatTeacher
+from agentcore_training.trainer.episodes import sample_episodes
 from agentcore_training.trainer.errors import EXIT_INTERRUPTED, EXIT_OK, BadInputError
 from agentcore_training.trainer.grpo import zero_std_fraction
 from agentcore_training.trainer.history import RewardHistory
@@ -36,7 +40,7 @@ from agentcore_training.trainer.queries import Query, to_jsonl
 from agentcore_training.trainer.rewards import Reward
 from agentcore_training.trainer.rollout import encode_prompts, sample_rollout
 from agentcore_training.trainer.update import policy_update
-from agentcore_training.trainer.warmstart import format_warm_start
+from agentcore_training.trainer.warmstart import episode_warm_start, format_warm_start
 
 
 @dataclass(frozen=True)
@@ -101,12 +105,20 @@ class Trainer:
         inputs = inputs or prepare_inputs(options)
         self.queries = inputs.queries
         self.reward: Reward = inputs.reward
+        self.environment: EnvironmentFactory = inputs.environment
+        multi_step = self.environment.multi_step
+        self.max_steps = self.config.max_steps_per_trajectory if multi_step else 1
+        # Room for one observation after each step but the last: "=" + result + newline.
+        self.observation_tokens = self.spec.environment.max_tool_result_chars + 2
         self.policy: Policy = build_policy(
             self.spec.policy,
             self.queries,
             reward_field=self.spec.reward.field,
             max_new_tokens=self.config.max_new_tokens,
             seed=self.config.seed,
+            extra_alphabet=self.environment.alphabet,
+            context_per_step=self.observation_tokens if multi_step else 0,
+            max_steps=self.max_steps,
         )
         self.prompts = encode_prompts(self.policy.codec, self.queries)
         longest = max(len(p) for p in self.prompts)
@@ -148,14 +160,25 @@ class Trainer:
         kl_needed = self.config.kl_coef > 0
         if self.spec.policy.warm_start_steps > 0:
             started = time.monotonic()
-            loss = format_warm_start(
-                self.policy,
-                self.prompts,
-                steps=self.spec.policy.warm_start_steps,
-                learning_rate=self.config.learning_rate,
-                max_new_tokens=self.config.max_new_tokens,
-                generator=torch.Generator().manual_seed(self.config.seed + 1),
-            )
+            teacher = self.environment.make() if self.environment.multi_step else None
+            if isinstance(teacher, FormatTeacher):
+                loss = episode_warm_start(
+                    self.policy,
+                    teacher,
+                    self.queries,
+                    steps=self.spec.policy.warm_start_steps,
+                    learning_rate=self.config.learning_rate,
+                    rng=random.Random(self.config.seed + 1),  # noqa: S311 - not a secret
+                )
+            else:
+                loss = format_warm_start(
+                    self.policy,
+                    self.prompts,
+                    steps=self.spec.policy.warm_start_steps,
+                    learning_rate=self.config.learning_rate,
+                    max_new_tokens=self.config.max_new_tokens,
+                    generator=torch.Generator().manual_seed(self.config.seed + 1),
+                )
             self._charge("warm_start", Usage())
             self.reference_saved = kl_needed
             log(
@@ -166,7 +189,13 @@ class Trainer:
                 seconds=round(time.monotonic() - started, 3),
             )
         self.reference = self.policy.frozen_copy() if kl_needed else None
-        log("info", "start", policy=self.policy.describe(), queries=len(self.queries))
+        log(
+            "info",
+            "start",
+            policy=self.policy.describe(),
+            queries=len(self.queries),
+            environment=self.environment.name,
+        )
 
     def _resume(self, ckpt_id: str) -> None:
         state = self.store.read_state(ckpt_id)
@@ -238,7 +267,13 @@ class Trainer:
         if self._prior is None:
             config = self.config
             longest = max(len(p) for p in self.prompts)
-            width = longest + config.max_new_tokens
+            # Worst case of a multi-step environment: every trajectory takes every step, each
+            # a tool call, each re-reading the whole context so far.
+            steps = self.max_steps
+            per_step = config.max_new_tokens + (self.observation_tokens if steps > 1 else 0)
+            width = longest + steps * per_step
+            if self.policy.max_context is not None:
+                width = min(width, self.policy.max_context)
             probe = torch.full((config.n_trajectories_per_query, width), self.policy.codec.eos_id)
             started = time.monotonic()
             with torch.no_grad():
@@ -246,12 +281,13 @@ class Trainer:
             probe_seconds = time.monotonic() - started
             # Generation steps, the reference pass, then forward+backward (~3 forwards) per
             # inner epoch, each over batch_size groups.
-            forwards = config.max_new_tokens + 1 + 3 * self.options.inner_epochs
+            forwards = steps * config.max_new_tokens + 1 + 3 * self.options.inner_epochs
             samples = config.batch_size * config.n_trajectories_per_query
             usage = Usage(
                 seconds=seconds_decimal(probe_seconds * config.batch_size * forwards),
-                prompt_tokens=samples * longest,
-                completion_tokens=samples * config.max_new_tokens,
+                prompt_tokens=samples * sum(longest + k * per_step for k in range(steps)),
+                completion_tokens=samples * steps * config.max_new_tokens,
+                tool_calls=samples * steps if self.environment.multi_step else 0,
             )
             self._prior = price(usage, self.prices).total
         return self._prior
@@ -269,16 +305,31 @@ class Trainer:
         started = time.monotonic()
         picks = batch_indices(self.cursor, config.batch_size, len(self.queries), config.seed)
         self.cursor += config.batch_size
-        batch = sample_rollout(
-            self.policy,
-            self.reward,
-            [self.queries[i] for i in picks],
-            [self.prompts[i] for i in picks],
-            group_size=config.n_trajectories_per_query,
-            max_new_tokens=config.max_new_tokens,
-            temperature=config.temperature,
-            generator=self.sampling,
-        )
+        if self.environment.multi_step:
+            batch = sample_episodes(
+                self.policy,
+                self.environment,
+                self.reward,
+                [self.queries[i] for i in picks],
+                group_size=config.n_trajectories_per_query,
+                max_steps=self.max_steps,
+                max_new_tokens=config.max_new_tokens,
+                temperature=config.temperature,
+                gamma=config.gamma,
+                generator=self.sampling,
+            )
+        else:
+            # single_turn: one batched generation, the completion is the answer.
+            batch = sample_rollout(
+                self.policy,
+                self.reward,
+                [self.queries[i] for i in picks],
+                [self.prompts[i] for i in picks],
+                group_size=config.n_trajectories_per_query,
+                max_new_tokens=config.max_new_tokens,
+                temperature=config.temperature,
+                generator=self.sampling,
+            )
         stats = policy_update(
             self.policy,
             self.reference,
@@ -293,9 +344,14 @@ class Trainer:
         seconds = time.monotonic() - started
         self.loop_seconds += seconds
         self.iteration += 1
+        episodes = batch.stats
         self._charge(
             "iteration",
-            Usage(prompt_tokens=batch.prompt_tokens, completion_tokens=batch.completion_tokens),
+            Usage(
+                prompt_tokens=batch.prompt_tokens,
+                completion_tokens=batch.completion_tokens,
+                tool_calls=episodes.tool_calls,
+            ),
         )
         avg_reward = float(batch.rewards.mean())
         self.metrics = Metrics(
@@ -307,9 +363,10 @@ class Trainer:
             entropy=stats.entropy,
             mean_completion_length=float(batch.completion_lengths.float().mean()),
             frac_zero_std_groups=zero_std_fraction(batch.rewards, batch.group_size),
-            # Single-turn: one action and no tool call per trajectory, by construction.
-            mean_steps_per_trajectory=1.0,
-            tool_calls_per_trajectory=0.0,
+            mean_steps_per_trajectory=episodes.mean_steps,
+            tool_calls_per_trajectory=episodes.tool_calls_per_trajectory,
+            tool_error_rate=episodes.tool_error_rate,
+            frac_truncated=episodes.frac_truncated,
             tokens=self.ledger.usage.prompt_tokens + self.ledger.usage.completion_tokens,
             iteration_seconds=round(seconds, 6),
         )

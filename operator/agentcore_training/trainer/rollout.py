@@ -2,8 +2,8 @@
 
 A batch is left-padded prompts followed by right-padded completions. Per-token
 `loss_mask` and `advantages` say which tokens are the policy's actions and how good they
-were; single-turn trajectories have one action (the completion), and a multi-step
-environment will add tokens of its own with mask 0.
+were; single-turn trajectories have one action (the completion). Multi-step environments
+(`episodes.py`) use the same layout, with the environment's tokens at mask 0.
 """
 
 from __future__ import annotations
@@ -19,6 +19,35 @@ from agentcore_training.trainer.policy.protocol import Policy
 from agentcore_training.trainer.queries import Query
 from agentcore_training.trainer.rewards import Reward
 from agentcore_training.trainer.tokenizer import TextCodec
+
+
+@dataclass(frozen=True)
+class EpisodeStats:
+    """Counts over the trajectories of one batch."""
+
+    trajectories: int
+    steps: int
+    tool_calls: int = 0
+    tool_errors: int = 0
+    truncated: int = 0
+    """Trajectories cut at maxStepsPerTrajectory (or at the model's context) unanswered."""
+
+    @property
+    def mean_steps(self) -> float:
+        return self.steps / max(self.trajectories, 1)
+
+    @property
+    def tool_calls_per_trajectory(self) -> float:
+        return self.tool_calls / max(self.trajectories, 1)
+
+    @property
+    def tool_error_rate(self) -> float:
+        """Errors per tool call; 0 when there was no call."""
+        return self.tool_errors / self.tool_calls if self.tool_calls else 0.0
+
+    @property
+    def frac_truncated(self) -> float:
+        return self.truncated / max(self.trajectories, 1)
 
 
 @dataclass(frozen=True)
@@ -41,6 +70,15 @@ class RolloutBatch:
     completion_tokens: int
     texts: list[str]
     group_size: int
+    episodes: EpisodeStats | None = None
+    """Step and tool counts; None means single turn (one step, no tool, no cut)."""
+
+    @property
+    def stats(self) -> EpisodeStats:
+        if self.episodes is not None:
+            return self.episodes
+        count = int(self.rewards.shape[0])
+        return EpisodeStats(trajectories=count, steps=count)
 
 
 def encode_prompts(codec: TextCodec, queries: Sequence[Query]) -> list[list[int]]:

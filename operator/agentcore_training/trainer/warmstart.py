@@ -1,19 +1,26 @@
 """The optional format warm start (policy.warmStartSteps).
 
-Supervised steps that teach the answer *format*, "digits then EOS", on random digits after
-the task's prompts. The targets are random, never the task's answers: the policy learns to
-stop, not to add, and GRPO still has everything to learn.
+Single turn: supervised steps that teach the answer *format*, "digits then EOS", on random
+digits after the task's prompts. The targets are random, never the task's answers: the
+policy learns to stop, not to add, and GRPO still has everything to learn.
+
+Multi-step environments: supervised steps on the environment's own made-up trajectories
+(random content, never a task query), which show its action format.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 
 import torch
 
+from agentcore_training.trainer.environments.protocol import FormatTeacher
+from agentcore_training.trainer.episodes import encode_lenient
 from agentcore_training.trainer.grpo import token_logprobs
 from agentcore_training.trainer.optim import AdamW
 from agentcore_training.trainer.policy.protocol import Policy
+from agentcore_training.trainer.queries import Query
 from agentcore_training.trainer.update import GRAD_CLIP_NORM
 
 WARM_START_BATCH = 64
@@ -60,6 +67,61 @@ def format_warm_start(
             mask[row, prompt_width : prompt_width + len(target)] = 1
         logp = token_logprobs(policy.logits(ids[:, :-1], attn[:, :-1]), ids[:, 1:])
         loss = -(logp * mask[:, 1:]).sum() / mask[:, 1:].sum()
+        optimizer.zero_grad()
+        torch.autograd.backward(loss)
+        torch.nn.utils.clip_grad_norm_(policy.module.parameters(), GRAD_CLIP_NORM)
+        optimizer.step()
+        loss_value = float(loss.detach())
+    return loss_value
+
+
+def episode_warm_start(
+    policy: Policy,
+    teacher: FormatTeacher,
+    queries: Sequence[Query],
+    *,
+    steps: int,
+    learning_rate: float,
+    rng: random.Random,
+) -> float:
+    """The warm start of a multi-step environment: supervised steps on the environment's
+    made-up example trajectories (`FormatTeacher.format_example`, random content), on the
+    action tokens only (the environment's tokens are context, never targets). An example
+    whose prompt is one of the task's queries is drawn again. Returns the last loss."""
+    codec = policy.codec
+    task_prompts = {q.query for q in queries}
+    optimizer = AdamW(policy.module.parameters(), lr=learning_rate, weight_decay=0.0)
+    loss_value = float("nan")
+    for _ in range(steps):
+        rows: list[tuple[list[int], list[float]]] = []
+        while len(rows) < WARM_START_BATCH:
+            query = queries[rng.randrange(len(queries))]
+            segments = teacher.format_example(query, rng)
+            for _attempt in range(100):
+                if segments[0].text not in task_prompts:
+                    break
+                segments = teacher.format_example(query, rng)
+            else:
+                continue
+            ids: list[int] = []
+            weights: list[float] = []
+            for segment in segments:
+                tokens = encode_lenient(codec, segment.text)
+                if segment.action:
+                    tokens = [*tokens, codec.eos_id]
+                ids += tokens
+                weights += [1.0 if segment.action else 0.0] * len(tokens)
+            rows.append((ids, weights))
+        width = max(len(ids) for ids, _ in rows)
+        batch = torch.full((len(rows), width), codec.pad_id, dtype=torch.long)
+        attn = torch.zeros((len(rows), width), dtype=torch.long)
+        mask = torch.zeros((len(rows), width))
+        for row, (ids, weights) in enumerate(rows):
+            batch[row, : len(ids)] = torch.tensor(ids)
+            attn[row, : len(ids)] = 1
+            mask[row, : len(ids)] = torch.tensor(weights)
+        logp = token_logprobs(policy.logits(batch[:, :-1], attn[:, :-1]), batch[:, 1:])
+        loss = -(logp * mask[:, 1:]).sum() / mask[:, 1:].sum().clamp(min=1)
         optimizer.zero_grad()
         torch.autograd.backward(loss)
         torch.nn.utils.clip_grad_norm_(policy.module.parameters(), GRAD_CLIP_NORM)
