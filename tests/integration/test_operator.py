@@ -22,6 +22,7 @@ from tests.support.trainingjobs import (
     get,
     trainingjob,
     wait_for,
+    wait_for_iteration,
     wait_until,
 )
 
@@ -179,14 +180,7 @@ def test_cancel_mid_run_stops_the_trainer_and_deletes_the_job(
         namespace,
         trainingjob("stop-me", queries="queries", mode="slow", config={"nIterations": 200}),
     )
-    wait_until(
-        lambda: get(cluster, namespace, "stop-me")["status"]
-        .get("progress", {})
-        .get("currentIteration", 0)
-        >= 2,
-        60,
-        "two iterations",
-    )
+    wait_for_iteration(cluster, namespace, "stop-me", 2)
     cluster.kubectl(
         "patch",
         "tj",
@@ -247,14 +241,7 @@ def test_operator_restart_mid_run_keeps_one_job_and_updates_status(
         namespace,
         trainingjob("survivor", queries="queries", mode="slow", config={"nIterations": 16}),
     )
-    wait_until(
-        lambda: get(cluster, namespace, "survivor")["status"]
-        .get("progress", {})
-        .get("currentIteration", 0)
-        >= 2,
-        60,
-        "two iterations",
-    )
+    wait_for_iteration(cluster, namespace, "survivor", 2)
     operator.stop(kill=True)
     operator.start()
     done = wait_for(cluster, namespace, "survivor", "Completed", timeout=120)

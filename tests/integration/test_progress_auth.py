@@ -21,6 +21,7 @@ from tests.support.trainingjobs import (
     get,
     trainingjob,
     wait_for,
+    wait_for_iteration,
     wait_until,
 )
 
@@ -78,14 +79,7 @@ def test_progress_reports_are_authenticated_and_bound_to_their_job(
     )
     victim = apply(cluster, namespace, trainingjob("victim", queries="queries", suspend=True))
     wait_for(cluster, namespace, "victim", "Suspended")
-    wait_until(
-        lambda: get(cluster, namespace, "target")["status"]
-        .get("progress", {})
-        .get("currentIteration", 0)
-        >= 1,
-        60,
-        "the target to report",
-    )
+    wait_for_iteration(cluster, namespace, "target", 1)
     selector = f"{labels.JOB_ID}={target['metadata']['uid']}"
     target_pod = cluster.get_json("pods", "-n", namespace, "-l", selector)["items"][0]  # type: ignore[index]
     cluster.kubectl(

@@ -96,3 +96,17 @@ def wait_until(predicate: Any, timeout: float = 60, message: str = "") -> Any:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s: {message}")
         time.sleep(0.25)
+
+
+def wait_for_iteration(
+    cluster: Cluster, namespace: str, name: str, at_least: int, timeout: float = 60
+) -> dict[str, Any]:
+    """Wait until the TrainingJob's status shows `at_least` iterations done."""
+
+    def reached() -> dict[str, Any] | None:
+        tj = get(cluster, namespace, name)
+        done = tj.get("status", {}).get("progress", {}).get("currentIteration", 0)
+        return tj if done >= at_least else None
+
+    found: dict[str, Any] = wait_until(reached, timeout, f"{name} to reach iteration {at_least}")
+    return found

@@ -390,8 +390,9 @@ def test_openrpc_document() -> None:
         "policy",
         "reward",
         "pricing",
+        "environment",
     ]
-    assert [p["required"] for p in start["params"]] == [True, True] + [False] * 5
+    assert [p["required"] for p in start["params"]] == [True, True] + [False] * 6
     assert start["params"][1]["schema"]["minItems"] == 100
     schemas = doc["components"]["schemas"]
     assert "n_iterations" in schemas["GRPOConfig"]["properties"]
@@ -502,7 +503,7 @@ def test_list_result_json_matches_the_models() -> None:
     assert methods.list_result_json(pairs) == methods.list_result([first, second]).to_json()
 
 
-def test_start_grpo_takes_policy_reward_and_pricing_sections() -> None:
+def test_start_grpo_takes_the_other_spec_sections() -> None:
     params = methods.parse_start_grpo(
         {
             "agent_id": "calc",
@@ -512,10 +513,12 @@ def test_start_grpo_takes_policy_reward_and_pricing_sections() -> None:
             "policy": {"warm_start_steps": 200},
             "reward": {"type": "numeric", "tolerance": 0.5},
             "pricing": {"usd_per_1k_completion_tokens": "0.002"},
+            "environment": {"type": "calculator", "malformed_penalty": 0.5},
         }
     )
     spec = methods.trainingjob_manifest("calc-x", "ns", params, "alice")["spec"]
     assert spec["policy"] == {"warmStartSteps": 200}
     assert spec["reward"] == {"type": "numeric", "tolerance": 0.5}
     assert spec["pricing"] == {"usdPer1kCompletionTokens": "0.002"}
+    assert spec["environment"] == {"type": "calculator", "malformedPenalty": 0.5}
     assert "config" not in spec

@@ -215,6 +215,7 @@ def parser() -> argparse.ArgumentParser:
         ("policy", "warm_start_steps=200"),
         ("reward", "type=numeric"),
         ("pricing", "usd_per_1k_completion_tokens=0.002"),
+        ("environment", "type=calculator"),
     ):
         start.add_argument(
             f"--{section}",

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from agentcore_training.api.spec import (
     AGENT_ID_PATTERN,
     DNS_LABEL_PATTERN,
+    EnvironmentSpec,
     GRPOConfig,
     PolicySpec,
     PricingSpec,
@@ -103,10 +104,18 @@ class StartGrpoParams(_Params):
             "defaults. An addition to the original contract."
         ),
     )
+    environment: EnvironmentSpec | None = Field(
+        default=None,
+        description=(
+            "spec.environment in snake_case (type single_turn | calculator | python, "
+            "entry_point, malformed_penalty, ...): what max_steps_per_trajectory and gamma act "
+            "on. Omitted: single_turn. An addition to the original contract."
+        ),
+    )
 
 
 # The spec sections start_grpo takes besides agent_id and the queries, by param name.
-SPEC_SECTIONS = ("config", "policy", "reward", "pricing")
+SPEC_SECTIONS = ("config", "policy", "reward", "pricing", "environment")
 
 
 class JobRefParams(_Params):
