@@ -7,6 +7,7 @@ import logging
 import ssl
 import sys
 
+import uvloop
 from aiohttp import web
 from pydantic import ValidationError
 
@@ -43,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     if settings.tls_cert_file is not None and settings.tls_key_file is not None:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(settings.tls_cert_file, settings.tls_key_file)
+    uvloop.install()  # about a third less CPU per request than the default loop
     web.run_app(
         create_app(settings),
         host=settings.host,
