@@ -268,3 +268,9 @@ def test_python_environment_names_an_entry_point() -> None:
         {**MINIMAL, "environment": {"type": "python", "entryPoint": "my_envs:make"}}
     )
     assert spec.environment.entry_point == "my_envs:make"
+
+
+@pytest.mark.parametrize("section", ["reward", "environment"])
+def test_a_python_plugin_needs_its_entry_point(section: str) -> None:
+    with pytest.raises(ValidationError, match="entryPoint is required when type is python"):
+        TrainingJobSpec.model_validate({**MINIMAL, section: {"type": "python"}})

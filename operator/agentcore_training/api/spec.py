@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
@@ -210,8 +210,8 @@ class RewardType(StrEnum):
     PYTHON = "python"
 
 
-class RewardSpec(ApiModel):
-    """How a trajectory is scored against its query's expected_outcome."""
+class _PluggableSpec(ApiModel):
+    """A spec whose type `python` names a user-supplied entry point (rewards, environments)."""
 
     model_config = ApiModel.model_config | {
         "json_schema_extra": {
@@ -224,6 +224,16 @@ class RewardSpec(ApiModel):
             ]
         }
     }
+
+    @model_validator(mode="after")
+    def _python_needs_entry_point(self) -> Self:
+        if getattr(self, "type", None) == "python" and not getattr(self, "entry_point", None):
+            raise ValueError("entryPoint is required when type is python")
+        return self
+
+
+class RewardSpec(_PluggableSpec):
+    """How a trajectory is scored against its query's expected_outcome."""
 
     type: RewardType = Field(
         default=RewardType.EXACT_MATCH,
@@ -260,20 +270,8 @@ class EnvironmentType(StrEnum):
     PYTHON = "python"
 
 
-class EnvironmentSpec(ApiModel):
+class EnvironmentSpec(_PluggableSpec):
     """Where the agent acts: one answer, or several steps with tool calls."""
-
-    model_config = ApiModel.model_config | {
-        "json_schema_extra": {
-            "x-kubernetes-validations": [
-                {
-                    "rule": "!has(self.type) || self.type != 'python' || has(self.entryPoint)",
-                    "message": "entryPoint is required when type is python",
-                    "fieldPath": ".entryPoint",
-                }
-            ]
-        }
-    }
 
     type: EnvironmentType = Field(
         default=EnvironmentType.SINGLE_TURN,
@@ -313,12 +311,6 @@ class EnvironmentSpec(ApiModel):
         le=4096,
         description="Longest calc(...) expression evaluated (characters); longer is a tool error.",
     )
-
-    @model_validator(mode="after")
-    def _python_needs_entry_point(self) -> EnvironmentSpec:
-        if self.type == EnvironmentType.PYTHON and not self.entry_point:
-            raise ValueError("entryPoint is required when type is python")
-        return self
 
 
 class PricingSpec(ApiModel):
