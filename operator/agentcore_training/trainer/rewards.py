@@ -7,13 +7,13 @@ zero reward.
 
 from __future__ import annotations
 
-import importlib
 import math
 import re
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from agentcore_training.api.spec import RewardSpec, RewardType
+from agentcore_training.trainer.entrypoints import import_callable
 from agentcore_training.trainer.errors import BadInputError, TrainerError
 from agentcore_training.trainer.queries import Query
 
@@ -146,21 +146,8 @@ PythonRewardFn = Callable[[str, Any, str], float]
 
 def load_entry_point(entry_point: str) -> PythonRewardFn:
     """Import `module:function`; any failure is bad input, named in one line."""
-    module_name, _, attr = entry_point.partition(":")
-    if not module_name or not attr:
-        raise BadInputError(f"reward entry point {entry_point!r} must look like module:function")
-    try:
-        module = importlib.import_module(module_name)
-    except Exception as error:  # an import runs user code: any error is the user's
-        raise BadInputError(
-            f"reward entry point {entry_point}: cannot import {module_name}: {error}"
-        ) from None
-    function = getattr(module, attr, None)
-    if not callable(function):
-        raise BadInputError(
-            f"reward entry point {entry_point}: {module_name} has no function {attr}"
-        )
-    return function  # type: ignore[no-any-return]
+    function: PythonRewardFn = import_callable(entry_point, "reward")
+    return function
 
 
 class PythonReward:

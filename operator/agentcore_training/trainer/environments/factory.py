@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from agentcore_training.api.spec import EnvironmentSpec, EnvironmentType
+from agentcore_training.trainer.entrypoints import import_callable
 from agentcore_training.trainer.environments.calculator import Calculator
 from agentcore_training.trainer.environments.protocol import Environment
 from agentcore_training.trainer.environments.single_turn import SingleTurn
@@ -30,22 +30,7 @@ class EnvironmentFactory:
 
 def load_environment_entry_point(entry_point: str) -> Callable[[], Environment]:
     """Import `module:function`; it must return an object with reset and step."""
-    module_name, _, attr = entry_point.partition(":")
-    if not module_name or not attr:
-        raise BadInputError(
-            f"environment entry point {entry_point!r} must look like module:function"
-        )
-    try:
-        module = importlib.import_module(module_name)
-    except Exception as error:  # an import runs user code: any error is the user's
-        raise BadInputError(
-            f"environment entry point {entry_point}: cannot import {module_name}: {error}"
-        ) from None
-    function = getattr(module, attr, None)
-    if not callable(function):
-        raise BadInputError(
-            f"environment entry point {entry_point}: {module_name} has no callable {attr}"
-        )
+    function = import_callable(entry_point, "environment")
     try:
         sample = function()
     except Exception as error:
@@ -57,7 +42,8 @@ def load_environment_entry_point(entry_point: str) -> Callable[[], Environment]:
             raise BadInputError(
                 f"environment entry point {entry_point} returned an object without {method}()"
             )
-    return function  # type: ignore[no-any-return]
+    make: Callable[[], Environment] = function
+    return make
 
 
 def build_environment(spec: EnvironmentSpec) -> EnvironmentFactory:
