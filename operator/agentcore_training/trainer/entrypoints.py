@@ -9,7 +9,7 @@ from typing import Any
 from agentcore_training.trainer.errors import BadInputError
 
 
-def import_callable(entry_point: str, what: str) -> Callable[..., Any]:
+def import_callable(entry_point: str, what: str, noun: str = "function") -> Callable[..., Any]:
     """Import `module:function`; any failure is bad input about the `what` entry point."""
     module_name, _, attr = entry_point.partition(":")
     if not module_name or not attr:
@@ -22,8 +22,6 @@ def import_callable(entry_point: str, what: str) -> Callable[..., Any]:
         ) from None
     function = getattr(module, attr, None)
     if not callable(function):
-        raise BadInputError(
-            f"{what} entry point {entry_point}: {module_name} has no function {attr}"
-        )
+        raise BadInputError(f"{what} entry point {entry_point}: {module_name} has no {noun} {attr}")
     found: Callable[..., Any] = function
     return found

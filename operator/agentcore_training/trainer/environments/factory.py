@@ -30,7 +30,7 @@ class EnvironmentFactory:
 
 def load_environment_entry_point(entry_point: str) -> Callable[[], Environment]:
     """Import `module:function`; it must return an object with reset and step."""
-    function = import_callable(entry_point, "environment")
+    function = import_callable(entry_point, "environment", noun="callable")
     try:
         sample = function()
     except Exception as error:
