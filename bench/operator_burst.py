@@ -20,7 +20,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import write_result
+from bench.common import begin_run, percentile, write_result
 from tests.support.cluster import running_cluster
 from tests.support.processes import running_operator
 from tests.support.trainingjobs import addition_queries
@@ -30,11 +30,6 @@ from agentcore_training.kube.client import KubeClient, path_for
 
 COUNT = 200
 TJ_PATH = "training.agentcore.dev/v1alpha1"
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 async def _watch_first_seen(
@@ -152,6 +147,7 @@ def _status_patches(metrics_text: str) -> float:
 
 
 def main() -> None:
+    run = begin_run(__file__)
     with (
         tempfile.TemporaryDirectory(prefix="bench-operator-") as tmp,
         running_cluster(Path(tmp) / "cluster") as cluster,
@@ -165,9 +161,9 @@ def main() -> None:
     details = {
         "count": COUNT,
         "ours_p50_ms": round(statistics.median(ours), 1),
-        "ours_p99_ms": round(_percentile(ours, 0.99), 1),
+        "ours_p99_ms": round(percentile(ours, 0.99), 1),
         "baseline_p50_ms": round(statistics.median(baseline), 1),
-        "baseline_p99_ms": round(_percentile(baseline, 0.99), 1),
+        "baseline_p99_ms": round(percentile(baseline, 0.99), 1),
         "status_patches_per_job": round(patches / COUNT, 2),
         "trainingjobs_queued_at_end": result["queued"],
         "operator_peak_rss_mib": round(result["peak_rss_mib"], 1),
@@ -178,10 +174,16 @@ def main() -> None:
         "operator-burst",
         unit="ms (p99 latency to the child object)",
         higher_is_better=False,
-        ours=_percentile(ours, 0.99),
-        baseline=_percentile(baseline, 0.99),
+        ours=percentile(ours, 0.99),
+        baseline=percentile(baseline, 0.99),
         baseline_name="kube-controller-manager Job controller: Job -> Pod, 200 Jobs at once",
         details=details,
+        run=run,
+        config={
+            "ours": {"trainingjobs": COUNT, "operator": "agentcore-operator, default settings"},
+            "baseline": {"jobs": COUNT, "controller": "kube-controller-manager, default flags"},
+        },
+        baseline_versions={"kube-controller-manager": version, "kube-apiserver": version},
     )
     print(json.dumps(json.loads(path.read_text()), indent=2))
 

@@ -32,7 +32,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import write_result
+from bench.common import begin_run, percentile, write_result
 from tests.support.cluster import running_cluster
 
 from agentcore_training.kube.client import KubeClient, path_for
@@ -45,11 +45,6 @@ WARMUP = 100
 NAMESPACE = "bench-rpc"
 TJ_API = "training.agentcore.dev/v1alpha1"
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def _free_port() -> int:
@@ -147,7 +142,7 @@ async def _wait_ready(base: str, process: subprocess.Popen[bytes]) -> None:
 def _summary(latencies: list[float], throughput: float) -> dict[str, float]:
     return {
         "p50_ms": round(statistics.median(latencies), 3),
-        "p99_ms": round(_percentile(latencies, 0.99), 3),
+        "p99_ms": round(percentile(latencies, 0.99), 3),
         "throughput_rps": round(throughput, 1),
     }
 
@@ -213,6 +208,7 @@ async def _bench(kubeconfig: Path, workdir: Path) -> dict[str, dict[str, dict[st
 
 
 def main() -> int:
+    run = begin_run(__file__)
     os.environ.pop("KUBECONFIG", None)  # always a control plane of our own
     with (
         tempfile.TemporaryDirectory(prefix="bench-rpc-") as tmp,
@@ -221,6 +217,7 @@ def main() -> int:
         # The load generator shares the 2 cores with the shim: give it the fast loop too
         # (both the shim and the direct apiserver reads are measured with this client).
         results = uvloop.run(_bench(cluster.kubeconfig, Path(tmp)))
+        version = cluster.server_version
     for name, file_name, count, baseline_name in (
         ("get_status", "rpc-get-status", GET_REQUESTS, "kube-apiserver GET of the TrainingJob"),
         ("list_jobs", "rpc-list-jobs", LIST_REQUESTS, "kube-apiserver LIST of the namespace"),
@@ -243,6 +240,12 @@ def main() -> int:
                 "concurrency": CONCURRENCY,
                 "jobs": JOBS,
             },
+            run=run,
+            config={
+                "ours": {"client": "aiohttp", "concurrency": CONCURRENCY, "n": count},
+                "baseline": {"client": "aiohttp", "concurrency": CONCURRENCY, "n": count},
+            },
+            baseline_versions={"kube-apiserver": version},
         )
         print(path.read_text())
     return 0

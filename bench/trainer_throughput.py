@@ -30,8 +30,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import torch  # after the settings above: torch reads OMP_NUM_THREADS on import
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import write_result
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.common import begin_run, package_versions, write_result
 
 from agentcore_training.api.spec import TrainingJobSpec
 from agentcore_training.trainer.config import TrainerOptions
@@ -227,6 +227,7 @@ def _combined(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def main() -> None:
+    run = begin_run(__file__)
     queries = addition()
     ours_runs, trl_runs = [], []
     with tempfile.TemporaryDirectory() as directory:
@@ -268,6 +269,9 @@ def main() -> None:
                 "averaged over the seeds"
             ),
         },
+        run=run,
+        config={"ours": {**CONFIG, "innerEpochs": INNER_EPOCHS}, "baseline": {"trl": "GRPOConfig"}},
+        baseline_versions=package_versions(("trl", "transformers", "torch")),
     )
     print(path.read_text())
 
