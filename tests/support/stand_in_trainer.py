@@ -18,7 +18,7 @@ import urllib.request
 from decimal import Decimal
 from pathlib import Path
 
-from agentcore_training.api.progress import ProgressReport, ProgressState
+from agentcore_training.api.contract import ProgressReport, ProgressState
 from agentcore_training.api.spec import TrainingJobSpec
 from agentcore_training.api.status import Metrics
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from agentcore_training.api.progress import ProgressReport, ProgressState
+from agentcore_training.api.contract import ProgressReport, ProgressState
 from agentcore_training.trainer.loop import run_training
 from tests.trainer.conftest import make_spec, options_for
 

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agentcore_training.api.progress import ProgressReport, ProgressState
+from agentcore_training.api.contract import ProgressReport, ProgressState
 from agentcore_training.trainer.loop import run_training
 from tests.trainer.conftest import make_spec, options_for
 

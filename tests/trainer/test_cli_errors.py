@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from agentcore_training.trainer.errors import EXIT_BAD_INPUT
+from agentcore_training.api.contract import EXIT_BAD_INPUT
 from tests.trainer.conftest import addition_queries, make_spec, run_cli, write_inputs
 
 

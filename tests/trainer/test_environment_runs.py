@@ -10,7 +10,7 @@ from types import ModuleType
 
 import pytest
 
-from agentcore_training.api.progress import ProgressState
+from agentcore_training.api.contract import ProgressState
 from agentcore_training.trainer.errors import BadInputError
 from agentcore_training.trainer.inputs import prepare_inputs
 from agentcore_training.trainer.loop import run_training

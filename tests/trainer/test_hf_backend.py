@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from agentcore_training.api.progress import ProgressState
+from agentcore_training.api.contract import ProgressState
 from agentcore_training.trainer.loop import run_training
 from agentcore_training.trainer.policy.tiny import TinyPolicy
 from agentcore_training.trainer.tokenizer import CharTokenizer

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from agentcore_training.api.contract import ProgressState, TerminationSummary
+from agentcore_training.api.status import Metrics
 from agentcore_training.trainer.config import parse_options
 from agentcore_training.trainer.errors import BadInputError
-from agentcore_training.trainer.main import termination_summary
 from agentcore_training.trainer.queries import parse_queries
 from tests.trainer.conftest import addition_queries, make_spec, write_inputs
 
@@ -105,7 +106,9 @@ def test_missing_inputs_name_the_flag_and_the_variable() -> None:
 
 
 def test_termination_summary_fits_in_4_kib() -> None:
-    summary = {"state": "failed", "metrics": {"x": 1.0}, "message": "m" * 10_000}
-    data = termination_summary(summary)
+    summary = TerminationSummary(
+        state=ProgressState.FAILED, metrics=Metrics(avg_reward=1.0), message="m" * 10_000
+    )
+    data = summary.to_message()
     assert len(data) <= 4096
     assert json.loads(data)["state"] == "failed"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from agentcore_training.api.progress import ProgressState
+from agentcore_training.api.contract import ProgressState
 from agentcore_training.trainer.loop import run_training
 from tests.trainer.conftest import make_spec, options_for
 

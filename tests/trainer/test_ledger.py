@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agentcore_training.api.progress import ProgressReport, ProgressState
+from agentcore_training.api.contract import ProgressReport, ProgressState
 from agentcore_training.api.spec import PricingSpec
 from agentcore_training.trainer.ledger import (
     QUANTUM,

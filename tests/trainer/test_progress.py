@@ -7,8 +7,7 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-from agentcore_training.api.progress import ProgressReport, ProgressState
-from agentcore_training.trainer.errors import EXIT_OK
+from agentcore_training.api.contract import EXIT_OK, ProgressReport, ProgressState
 from agentcore_training.trainer.progress import ProgressPusher
 from tests.trainer.conftest import json_lines, make_spec, run_cli, write_inputs
 from tests.trainer.progress_server import Recorded, progress_server

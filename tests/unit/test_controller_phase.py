@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from agentcore_training.api.progress import ProgressReport, ProgressState
+from agentcore_training.api.contract import ProgressReport, ProgressState
 from agentcore_training.api.resource import TrainingJob
 from agentcore_training.api.status import Metrics
 from agentcore_training.controller.phase import plan

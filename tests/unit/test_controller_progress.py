@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from agentcore_training.api.progress import ProgressReport, ProgressState, RewardPoint
+from agentcore_training.api.contract import ProgressReport, ProgressState, RewardPoint
 from agentcore_training.api.status import HISTORY_MAX_POINTS, History, Metrics
 from agentcore_training.controller.progress import (
     Accepted,

@@ -8,6 +8,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentcore_training import labels
+from agentcore_training.api.contract import (
+    ENV_CHECKPOINT_DIR,
+    ENV_JOB_ID,
+    ENV_OMP_NUM_THREADS,
+    ENV_POD_NAME,
+    ENV_POD_NAMESPACE,
+    ENV_PROGRESS_CA_PEM,
+    ENV_PROGRESS_URL,
+    ENV_QUERIES_FILE,
+    ENV_SPEC,
+    ENV_TERMINATION_LOG,
+    ENV_TOKEN_FILE,
+    EXIT_BAD_INPUT,
+    TERMINATION_LOG,
+)
 from agentcore_training.api.resource import API_VERSION, KIND, TrainingJob
 
 TRAINER_CONTAINER = "trainer"
@@ -15,12 +30,8 @@ QUERIES_DIR = "/var/run/agentcore/queries"
 TOKEN_DIR = "/var/run/agentcore/token"  # noqa: S105 - a path, not a secret
 TOKEN_FILE = "token"  # noqa: S105 - a file name, not a secret
 CHECKPOINT_DIR = "/var/lib/agentcore/checkpoints"
-DATA_DIR = "/var/lib/agentcore/data"
 TMP_DIR = "/tmp"  # noqa: S108 - an emptyDir in the pod, the root filesystem is read-only
-TERMINATION_LOG = "/dev/termination-log"
 TOKEN_EXPIRATION_SECONDS = 3600
-# The trainer's documented exit code for bad input: a retry cannot help, so fail the Job.
-EXIT_BAD_INPUT = 2
 RUN_AS_USER = 65532
 
 
@@ -107,21 +118,21 @@ def _env(
     cpu = trainingjob.spec.runtime.resources.requests.get("cpu", "1")
     threads = cpu if cpu.isdigit() and int(cpu) > 0 else "1"
     env: list[dict[str, Any]] = [
-        {"name": "AGENTCORE_SPEC", "value": spec_json},
-        {"name": "AGENTCORE_JOB_ID", "value": trainingjob.uid},
-        {"name": "AGENTCORE_QUERIES_FILE", "value": queries_file},
-        {"name": "AGENTCORE_CHECKPOINT_DIR", "value": CHECKPOINT_DIR},
-        {"name": "AGENTCORE_PROGRESS_URL", "value": settings.progress_url},
-        {"name": "AGENTCORE_TOKEN_FILE", "value": f"{TOKEN_DIR}/{TOKEN_FILE}"},
-        {"name": "AGENTCORE_TERMINATION_LOG", "value": TERMINATION_LOG},
-        {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
-        {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+        {"name": ENV_SPEC, "value": spec_json},
+        {"name": ENV_JOB_ID, "value": trainingjob.uid},
+        {"name": ENV_QUERIES_FILE, "value": queries_file},
+        {"name": ENV_CHECKPOINT_DIR, "value": CHECKPOINT_DIR},
+        {"name": ENV_PROGRESS_URL, "value": settings.progress_url},
+        {"name": ENV_TOKEN_FILE, "value": f"{TOKEN_DIR}/{TOKEN_FILE}"},
+        {"name": ENV_TERMINATION_LOG, "value": TERMINATION_LOG},
+        {"name": ENV_POD_NAME, "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        {"name": ENV_POD_NAMESPACE, "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
         # One OpenMP thread per requested core: oversubscription slows GRPO by 18-45x.
-        {"name": "OMP_NUM_THREADS", "value": threads},
+        {"name": ENV_OMP_NUM_THREADS, "value": threads},
         {"name": "HOME", "value": TMP_DIR},
     ]
     if settings.progress_ca_pem:
-        env.append({"name": "AGENTCORE_PROGRESS_CA_PEM", "value": settings.progress_ca_pem})
+        env.append({"name": ENV_PROGRESS_CA_PEM, "value": settings.progress_ca_pem})
     return env
 
 

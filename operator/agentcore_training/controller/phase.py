@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from agentcore_training.api.progress import ProgressReport, ProgressState
+from agentcore_training.api.contract import ProgressReport, ProgressState
 from agentcore_training.api.resource import TrainingJob
 from agentcore_training.api.status import (
     Condition,

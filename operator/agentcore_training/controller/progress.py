@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from agentcore_training.api.progress import ProgressReport
+from agentcore_training.api.contract import ProgressReport, TerminationSummary, message_object
 from agentcore_training.api.status import HISTORY_MAX_POINTS, History
 
 
@@ -96,39 +95,15 @@ def status_from_report(report: ProgressReport, history: History | None) -> dict[
     return patch
 
 
-def _summary_object(message: str | None) -> dict[str, Any] | None:
-    if not message or not message.lstrip().startswith("{"):
-        return None
-    try:
-        decoded = json.loads(message)
-    except ValueError:
-        return None
-    return decoded if isinstance(decoded, dict) else None
-
-
-_REPORT_KEYS = {field.alias or name for name, field in ProgressReport.model_fields.items()}
-
-
 def parse_summary(message: str | None) -> ProgressReport | None:
-    """The trainer's final report from its termination message, if it holds one.
-
-    The summary is a ProgressReport plus a few keys of its own (reason, exitCode): those are
-    left out here, so a newer trainer may add more.
-    """
-    decoded = _summary_object(message)
-    if decoded is None:
-        return None
-    try:
-        return ProgressReport.model_validate(
-            {k: v for k, v in decoded.items() if k in _REPORT_KEYS}
-        )
-    except ValueError:
-        return None
+    """The trainer's final report from its termination message, if it holds one."""
+    summary = TerminationSummary.from_message(message)
+    return summary.report() if summary is not None else None
 
 
 def summary_text(message: str | None) -> str:
     """What a person should read of a termination message: its `message`, or the text."""
-    decoded = _summary_object(message)
+    decoded = message_object(message)
     if decoded is not None and isinstance(decoded.get("message"), str):
         return str(decoded["message"])
     return (message or "").strip()

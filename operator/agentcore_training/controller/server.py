@@ -20,7 +20,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from agentcore_training import labels
-from agentcore_training.api.progress import ProgressAnswer, ProgressReport
+from agentcore_training.api.contract import ProgressAnswer, ProgressReport
 from agentcore_training.api.resource import TrainingJob
 from agentcore_training.api.status import History
 from agentcore_training.controller import metrics

@@ -12,25 +12,26 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from agentcore_training.api.contract import (
+    ENV_CHECKPOINT_DIR,
+    ENV_INNER_EPOCHS,
+    ENV_JOB_ID,
+    ENV_MICRO_BATCH_SIZE,
+    ENV_POD_NAME,
+    ENV_PROGRESS_CA_FILE,
+    ENV_PROGRESS_CA_PEM,
+    ENV_PROGRESS_INTERVAL,
+    ENV_PROGRESS_URL,
+    ENV_QUERIES_FILE,
+    ENV_SPEC,
+    ENV_SPEC_FILE,
+    ENV_TERMINATION_LOG,
+    ENV_TOKEN_FILE,
+    EXIT_CODES,
+)
+from agentcore_training.api.contract import TERMINATION_LOG as DEFAULT_TERMINATION_LOG
 from agentcore_training.api.spec import TrainingJobSpec
-from agentcore_training.trainer.errors import EXIT_CODES, BadInputError
-
-ENV_SPEC_FILE = "AGENTCORE_SPEC_FILE"
-ENV_SPEC = "AGENTCORE_SPEC"
-ENV_QUERIES_FILE = "AGENTCORE_QUERIES_FILE"
-ENV_CHECKPOINT_DIR = "AGENTCORE_CHECKPOINT_DIR"
-ENV_PROGRESS_URL = "AGENTCORE_PROGRESS_URL"
-ENV_TOKEN_FILE = "AGENTCORE_TOKEN_FILE"  # noqa: S105 - the name of a variable, not a secret
-ENV_PROGRESS_CA_FILE = "AGENTCORE_PROGRESS_CA_FILE"
-# The operator hands its CA over as PEM text: the pod then needs no extra volume for it.
-ENV_PROGRESS_CA_PEM = "AGENTCORE_PROGRESS_CA_PEM"
-ENV_JOB_ID = "AGENTCORE_JOB_ID"
-ENV_TERMINATION_LOG = "AGENTCORE_TERMINATION_LOG"
-ENV_INNER_EPOCHS = "AGENTCORE_INNER_EPOCHS"
-ENV_MICRO_BATCH = "AGENTCORE_MICRO_BATCH_SIZE"
-ENV_PUSH_INTERVAL = "AGENTCORE_PROGRESS_INTERVAL_SECONDS"
-ENV_POD_NAME = "POD_NAME"
-DEFAULT_TERMINATION_LOG = "/dev/termination-log"
+from agentcore_training.trainer.errors import BadInputError
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--micro-batch-size",
         type=int,
-        help=f"sequences per forward/backward, to bound memory ({ENV_MICRO_BATCH})",
+        help=f"sequences per forward/backward, to bound memory ({ENV_MICRO_BATCH_SIZE})",
     )
     return parser
 
@@ -177,9 +178,9 @@ def parse_options(
         _pick(args.termination_log, env, ENV_TERMINATION_LOG) or DEFAULT_TERMINATION_LOG
     )
     try:
-        push_interval = float(env.get(ENV_PUSH_INTERVAL, "") or 2.0)
+        push_interval = float(env.get(ENV_PROGRESS_INTERVAL, "") or 2.0)
     except ValueError:
-        raise BadInputError(f"{ENV_PUSH_INTERVAL} must be a number of seconds") from None
+        raise BadInputError(f"{ENV_PROGRESS_INTERVAL} must be a number of seconds") from None
     return TrainerOptions(
         spec=spec,
         queries_file=Path(queries),
@@ -196,7 +197,7 @@ def parse_options(
         )
         or 2,
         micro_batch_size=_positive_int(
-            args.micro_batch_size or env.get(ENV_MICRO_BATCH), "micro-batch size", None
+            args.micro_batch_size or env.get(ENV_MICRO_BATCH_SIZE), "micro-batch size", None
         ),
         push_interval_s=max(0.05, push_interval),
     )

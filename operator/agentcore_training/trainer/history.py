@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentcore_training.api.progress import RewardPoint
+from agentcore_training.api.contract import RewardPoint
 from agentcore_training.api.status import HISTORY_MAX_POINTS
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from agentcore_training.api.contract import BUILTIN_MODELS
 from agentcore_training.api.spec import PolicySpec
 from agentcore_training.trainer.config import TrainerOptions
 from agentcore_training.trainer.environments.factory import EnvironmentFactory, build_environment
@@ -12,8 +13,6 @@ from agentcore_training.trainer.environments.protocol import FormatTeacher
 from agentcore_training.trainer.errors import BadInputError
 from agentcore_training.trainer.queries import Query, load_queries
 from agentcore_training.trainer.rewards import Reward, build_reward
-
-BUILTIN_MODELS = ("tiny",)
 
 
 def check_policy_source(policy: PolicySpec) -> None:

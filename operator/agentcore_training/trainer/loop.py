@@ -19,14 +19,19 @@ from typing import Any
 
 import torch
 
-from agentcore_training.api.progress import ProgressReport, ProgressState
+from agentcore_training.api.contract import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    ProgressReport,
+    ProgressState,
+)
 from agentcore_training.api.status import Metrics
 from agentcore_training.trainer.checkpoint import CheckpointStore, checkpoint_id
 from agentcore_training.trainer.config import TrainerOptions
 from agentcore_training.trainer.environments.factory import EnvironmentFactory
 from agentcore_training.trainer.environments.protocol import FormatTeacher
 from agentcore_training.trainer.episodes import sample_episodes
-from agentcore_training.trainer.errors import EXIT_INTERRUPTED, EXIT_OK, BadInputError
+from agentcore_training.trainer.errors import BadInputError
 from agentcore_training.trainer.grpo import zero_std_fraction
 from agentcore_training.trainer.history import RewardHistory
 from agentcore_training.trainer.inputs import Inputs, prepare_inputs

@@ -1,12 +1,12 @@
 """`agentcore-trainer`: the CLI around run_training, with signals, progress and exit codes.
 
-Exit codes (see errors.py): 0 completed, budget exhausted or cancelled; 1 runtime failure;
-2 bad input; 143 interrupted by SIGTERM (checkpointed, resumable).
+Exit codes (api/contract.py): 0 completed, budget exhausted or cancelled; 1 runtime
+failure; 2 bad input; 143 interrupted by SIGTERM (checkpointed, resumable). The last word is
+a TerminationSummary in the termination log, which the operator reads back.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
@@ -16,27 +16,30 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING
 
-from agentcore_training.trainer.config import parse_options, termination_log_path
-from agentcore_training.trainer.errors import (
-    EXIT_BAD_INPUT,
+from agentcore_training.api.contract import (
+    ENV_OMP_NUM_THREADS,
     EXIT_RUNTIME_FAILURE,
-    BadInputError,
-    TrainerError,
+    ProgressState,
+    TerminationSummary,
 )
+from agentcore_training.trainer.config import parse_options, termination_log_path
+from agentcore_training.trainer.errors import BadInputError, TrainerError
 from agentcore_training.trainer.inputs import prepare_inputs
 from agentcore_training.trainer.jsonlog import log
 from agentcore_training.trainer.progress import NullSink, ProgressPusher, ProgressSink
 
-TERMINATION_MESSAGE_MAX_BYTES = 4096
+if TYPE_CHECKING:
+    from agentcore_training.trainer.loop import RunResult
+
 FINAL_PUSH_TIMEOUT_S = 10.0
 
 
 def _set_threads() -> None:
     # On a busy 2-core node, OpenMP oversubscription makes GRPO 18-45x slower: honour
     # OMP_NUM_THREADS for torch's intra-op pool too.
-    value = os.environ.get("OMP_NUM_THREADS", "")
+    value = os.environ.get(ENV_OMP_NUM_THREADS, "")
     if value.isdigit() and int(value) > 0:
         import torch  # deferred: bad input is reported before torch's slow import
 
@@ -49,26 +52,36 @@ def _error_line(message: str) -> None:
     sys.stderr.flush()
 
 
-def termination_summary(summary: dict[str, Any]) -> bytes:
-    """The final summary as JSON of at most 4 KiB (the message and history give way first)."""
-    data = json.dumps(summary, separators=(",", ":"), default=str).encode()
-    if len(data) <= TERMINATION_MESSAGE_MAX_BYTES:
-        return data
-    trimmed = dict(summary)
-    trimmed.pop("metrics", None)
-    message = str(trimmed.get("message", ""))
-    trimmed["message"] = message[:1000]
-    data = json.dumps(trimmed, separators=(",", ":"), default=str).encode()
-    return (
-        data[:TERMINATION_MESSAGE_MAX_BYTES] if len(data) > TERMINATION_MESSAGE_MAX_BYTES else data
+def result_summary(result: RunResult) -> TerminationSummary:
+    """The summary of a run that ended (completed, out of budget, cancelled, interrupted)."""
+    return TerminationSummary.of_report(
+        result.report, reason=result.reason, exit_code=result.exit_code
     )
 
 
-def _write_termination(path: Path | None, summary: dict[str, Any]) -> None:
+def failure_summary(error: BaseException) -> TerminationSummary:
+    """The summary of a run that failed: bad input, or a runtime failure."""
+    return TerminationSummary(
+        state=ProgressState.FAILED,
+        reason="BadInput" if isinstance(error, BadInputError) else "RuntimeFailure",
+        exit_code=_exit_code(error),
+        message=_error_text(error)[:2000],
+    )
+
+
+def _exit_code(error: BaseException) -> int:
+    return error.exit_code if isinstance(error, TrainerError) else EXIT_RUNTIME_FAILURE
+
+
+def _error_text(error: BaseException) -> str:
+    return str(error) if isinstance(error, TrainerError) else f"{type(error).__name__}: {error}"
+
+
+def _write_termination(path: Path | None, summary: TerminationSummary) -> None:
     if path is None:
         return
     try:
-        path.write_bytes(termination_summary(summary))
+        path.write_bytes(summary.to_message())
     except OSError as error:
         # On a laptop /dev/termination-log does not exist: the logs are the record there.
         log("debug", "termination_log_unwritable", path=str(path), error=error.strerror)
@@ -106,42 +119,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise BadInputError(f"progress endpoint: {error}") from None
         result = run_training(options, sink, stop, clock_start, inputs)
     except (TrainerError, Exception) as error:
-        bad_input = isinstance(error, BadInputError)
-        code = error.exit_code if isinstance(error, TrainerError) else EXIT_RUNTIME_FAILURE
-        text = str(error) if isinstance(error, TrainerError) else f"{type(error).__name__}: {error}"
+        text = _error_text(error)
         if not isinstance(error, TrainerError):
             log("error", "crash", error=text, traceback=traceback.format_exc())
         _error_line(text)
-        _write_termination(
-            termination,
-            {
-                "state": "failed",
-                "reason": "BadInput" if bad_input else "RuntimeFailure",
-                "exitCode": code if code else EXIT_BAD_INPUT,
-                "message": text[:2000],
-            },
-        )
-        return code
+        _write_termination(termination, failure_summary(error))
+        return _exit_code(error)
     delivered = sink.close(result.report, FINAL_PUSH_TIMEOUT_S)
     if options.progress_url and not delivered:
         log("warning", "final_report_not_delivered", url=options.progress_url)
-    report = result.report
-    _write_termination(
-        termination,
-        {
-            "state": report.state.value,
-            "reason": result.reason,
-            "exitCode": result.exit_code,
-            "iteration": report.iteration,
-            "totalIterations": report.total_iterations,
-            "costUsd": format(report.cost_usd, "f"),
-            "budgetUsd": format(report.budget_usd, "f"),
-            "checkpointId": report.checkpoint_id,
-            "bestCheckpointId": report.best_checkpoint_id,
-            "metrics": report.metrics.to_wire(),
-            "message": report.message,
-        },
-    )
+    _write_termination(termination, result_summary(result))
     return result.exit_code
 
 

@@ -20,7 +20,7 @@ from typing import Protocol
 
 from pydantic import ValidationError
 
-from agentcore_training.api.progress import ProgressAnswer, ProgressReport
+from agentcore_training.api.contract import ProgressAnswer, ProgressReport
 from agentcore_training.trainer.jsonlog import log
 
 REQUEST_TIMEOUT_S = 10.0

@@ -10,14 +10,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from agentcore_training.api.contract import BUILTIN_MODELS
 from agentcore_training.api.spec import RewardType, TrainingJobSpec
 from agentcore_training.trainer.errors import BadInputError
 from agentcore_training.trainer.queries import parse_queries
 from agentcore_training.trainer.rewards import build_reward
-
-# Kept equal to trainer.policy.factory.BUILTIN_MODELS by a unit test; not imported from
-# there because that module loads torch, which the operator's image does not carry.
-BUILTIN_POLICIES = ("tiny",)
 
 
 @dataclass(frozen=True)
@@ -33,8 +30,8 @@ class Denial:
 
 def check_policy(spec: TrainingJobSpec) -> Denial | None:
     kind, _, name = spec.policy.model.partition(":")
-    if kind == "builtin" and name not in BUILTIN_POLICIES:
-        known = ", ".join(f"builtin:{n}" for n in BUILTIN_POLICIES)
+    if kind == "builtin" and name not in BUILTIN_MODELS:
+        known = ", ".join(f"builtin:{n}" for n in BUILTIN_MODELS)
         return Denial("spec.policy.model", f"unknown built-in policy {name!r}; known: {known}")
     return None
 
