@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import torch
 
@@ -32,6 +31,7 @@ from agentcore_training.trainer.environments.factory import EnvironmentFactory
 from agentcore_training.trainer.environments.protocol import FormatTeacher
 from agentcore_training.trainer.episodes import sample_episodes
 from agentcore_training.trainer.errors import BadInputError
+from agentcore_training.trainer.estimate import IterationShape, next_iteration_estimate
 from agentcore_training.trainer.grpo import zero_std_fraction
 from agentcore_training.trainer.history import RewardHistory
 from agentcore_training.trainer.inputs import Inputs, prepare_inputs
@@ -44,6 +44,7 @@ from agentcore_training.trainer.progress import NullSink, ProgressSink
 from agentcore_training.trainer.queries import Query, to_jsonl
 from agentcore_training.trainer.rewards import Reward
 from agentcore_training.trainer.rollout import encode_prompts, sample_rollout
+from agentcore_training.trainer.run_state import RunState
 from agentcore_training.trainer.update import policy_update
 from agentcore_training.trainer.warmstart import episode_warm_start, format_warm_start
 
@@ -133,6 +134,17 @@ class Trainer:
                 f"the longest query is {longest} tokens; with maxNewTokens "
                 f"{self.config.max_new_tokens} that exceeds the model's context of {limit}"
             )
+        self.shape = IterationShape(
+            longest_prompt=longest,
+            max_steps=self.max_steps,
+            max_new_tokens=self.config.max_new_tokens,
+            observation_tokens=self.observation_tokens,
+            n_trajectories_per_query=self.config.n_trajectories_per_query,
+            batch_size=self.config.batch_size,
+            inner_epochs=options.inner_epochs,
+            multi_step=multi_step,
+            max_context=limit,
+        )
         self.fingerprint = spec_fingerprint(options, self.queries)
         self.store = CheckpointStore(options.checkpoint_dir)
         self.sampling = torch.Generator().manual_seed(self.config.seed)
@@ -203,14 +215,14 @@ class Trainer:
         )
 
     def _resume(self, ckpt_id: str) -> None:
-        state = self.store.read_state(ckpt_id)
-        if state.get("specFingerprint") != self.fingerprint:
+        state = RunState.from_json(self.store.read_state(ckpt_id))
+        if state.spec_fingerprint != self.fingerprint:
             raise BadInputError(
                 f"checkpoint directory {self.options.checkpoint_dir} holds a run of another "
                 "spec or other queries: use a new directory"
             )
         path = self.store.path_of(ckpt_id)
-        self.reference_saved = bool(state.get("referenceSaved"))
+        self.reference_saved = state.reference_saved
         if self.config.kl_coef > 0:
             # Without a warm start the reference is the initial weights: rebuild, not store.
             self.reference = self.policy.frozen_copy()
@@ -221,15 +233,14 @@ class Trainer:
         self.optimizer.load_state_dict(train_state["optimizer"])
         self.sampling.set_state(train_state["sampling_rng"])
         torch.set_rng_state(train_state["torch_rng"])
-        self.ledger = Ledger.from_json(state["ledger"])
-        self.iteration = int(state["iteration"])
-        self.cursor = int(state["dataCursor"])
-        self.history = RewardHistory.from_json(state.get("history", {}))
-        self.metrics = Metrics.model_validate(state.get("metrics", {}))
+        self.ledger = state.ledger
+        self.iteration = state.iteration
+        self.cursor = state.data_cursor
+        self.history = state.history
+        self.metrics = state.metrics
         self.checkpoint_id = ckpt_id
-        self.best_checkpoint_id = state.get("bestCheckpointId")
-        best = state.get("bestReward")
-        self.best_reward = None if best is None else float(best)
+        self.best_checkpoint_id = state.best_checkpoint_id
+        self.best_reward = state.best_reward
         log(
             "info",
             "resumed",
@@ -270,38 +281,25 @@ class Trainer:
     def _prior_estimate(self) -> Decimal:
         """Before any iteration: worst-case tokens, and time from one timed forward pass."""
         if self._prior is None:
-            config = self.config
-            longest = max(len(p) for p in self.prompts)
-            # Worst case of a multi-step environment: every trajectory takes every step, each
-            # a tool call, each re-reading the whole context so far.
-            steps = self.max_steps
-            per_step = config.max_new_tokens + (self.observation_tokens if steps > 1 else 0)
-            width = longest + steps * per_step
-            if self.policy.max_context is not None:
-                width = min(width, self.policy.max_context)
-            probe = torch.full((config.n_trajectories_per_query, width), self.policy.codec.eos_id)
+            shape = self.shape
+            probe = torch.full(
+                (shape.n_trajectories_per_query, shape.probe_width), self.policy.codec.eos_id
+            )
             started = time.monotonic()
             with torch.no_grad():
                 self.policy.logits(probe, torch.ones_like(probe))
-            probe_seconds = time.monotonic() - started
-            # Generation steps, the reference pass, then forward+backward (~3 forwards) per
-            # inner epoch, each over batch_size groups.
-            forwards = steps * config.max_new_tokens + 1 + 3 * self.options.inner_epochs
-            samples = config.batch_size * config.n_trajectories_per_query
-            usage = Usage(
-                seconds=seconds_decimal(probe_seconds * config.batch_size * forwards),
-                prompt_tokens=samples * sum(longest + k * per_step for k in range(steps)),
-                completion_tokens=samples * steps * config.max_new_tokens,
-                tool_calls=samples * steps if self.environment.multi_step else 0,
-            )
+            usage = shape.worst_case_usage(time.monotonic() - started)
             self._prior = price(usage, self.prices).total
         return self._prior
 
     def next_estimate(self) -> Decimal:
         """Time already elapsed since the last charge, plus a cautious next iteration."""
-        pending = Usage(seconds=seconds_decimal(time.monotonic() - self.last_charge))
-        prior = self._prior_estimate() if self.ledger.max_iteration_usd is None else Decimal(0)
-        return price(pending, self.prices).total + self.ledger.next_iteration_estimate(prior)
+        return next_iteration_estimate(
+            self.ledger,
+            self.prices,
+            pending_seconds=time.monotonic() - self.last_charge,
+            prior=self._prior_estimate,
+        )
 
     # -- one iteration -----------------------------------------------------------------------
 
@@ -408,25 +406,25 @@ class Trainer:
                 (directory / "reference").mkdir()
                 reference.save(directory / "reference")
 
-        payload: dict[str, Any] = {
-            "iteration": self.iteration,
-            "totalIterations": self.config.n_iterations,
-            "dataCursor": self.cursor,
-            "state": state.value,
-            "specFingerprint": self.fingerprint,
-            "referenceSaved": self.reference_saved,
-            "ledger": self.ledger.to_json(),
-            "bestCheckpointId": self.best_checkpoint_id,
-            "bestReward": self.best_reward,
-            "metrics": self.metrics.to_wire(),
-            "history": self.history.to_json(),
-        }
+        run_state = RunState(
+            iteration=self.iteration,
+            total_iterations=self.config.n_iterations,
+            data_cursor=self.cursor,
+            state=state,
+            spec_fingerprint=self.fingerprint,
+            reference_saved=self.reference_saved,
+            ledger=self.ledger,
+            best_checkpoint_id=self.best_checkpoint_id,
+            best_reward=self.best_reward,
+            metrics=self.metrics,
+            history=self.history,
+        )
         train_state = {
             "optimizer": self.optimizer.state_dict(),
             "sampling_rng": self.sampling.get_state(),
             "torch_rng": torch.get_rng_state(),
         }
-        self.store.write(ckpt_id, payload, train_state, save_weights)
+        self.store.write(ckpt_id, run_state.to_json(), train_state, save_weights)
         previous = self.checkpoint_id
         self.checkpoint_id = ckpt_id
         self.store.prune([ckpt_id, previous, self.best_checkpoint_id])
