@@ -7,6 +7,14 @@ and number of iterations, one torch thread each, in this one process. One iterat
 one sampled batch (16 queries x 8 completions) and its 2 inner optimiser steps (TRL:
 num_iterations=2, so max_steps = 2 x iterations).
 
+Both sides are timed the same way, by the same clock (bench/training_clock.py): from the
+start of the first rollout to the end of the last optimiser step of the training call, so
+our logging, progress reporting (to a real local progress endpoint over HTTP) and budget
+checks are inside ours, and TRL's logging, callbacks and dataloader inside theirs. TRL's
+number of rollouts is checked against the configured iterations, and its extra no-grad
+forward pass (old log-probabilities, because num_iterations > 1; we take them from the
+first inner epoch's forward) is timed and reported as a named difference.
+
 Run: .venv/bin/python bench/trainer_throughput.py  ->  bench/results/trainer-throughput.json
 """
 
@@ -32,12 +40,17 @@ import torch  # after the settings above: torch reads OMP_NUM_THREADS on import
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import begin_run, package_versions, write_result
+from bench.training_clock import TrainingClock, patched, wrap_everywhere
+from tests.trainer.progress_server import Recorded, progress_server
 
 from agentcore_training.api.spec import TrainingJobSpec
+from agentcore_training.trainer import episodes, rollout
 from agentcore_training.trainer.config import TrainerOptions
 from agentcore_training.trainer.loop import run_training
+from agentcore_training.trainer.optim import AdamW
 from agentcore_training.trainer.policy.export import export_tiny
 from agentcore_training.trainer.policy.tiny import TinyPolicy
+from agentcore_training.trainer.progress import ProgressPusher
 from agentcore_training.trainer.queries import Query
 from agentcore_training.trainer.rollout import encode_prompts
 from agentcore_training.trainer.tokenizer import CharTokenizer
@@ -61,6 +74,7 @@ CONFIG: dict[str, Any] = {
     "maxBudgetUsd": "100",
 }
 WARM_START_STEPS = 200
+PUSH_INTERVAL_S = 2.0  # the trainer's default (AGENTCORE_PROGRESS_INTERVAL_SECONDS)
 INNER_EPOCHS = 2
 
 
@@ -75,6 +89,11 @@ def addition() -> list[dict[str, Any]]:
 def tail_mean(values: list[float]) -> float:
     tenth = max(1, len(values) // 10)
     return sum(values[-tenth:]) / tenth
+
+
+def head_mean(values: list[float]) -> float:
+    tenth = max(1, len(values) // 10)
+    return sum(values[:tenth]) / tenth
 
 
 def run_ours(folder: Path, queries: list[dict[str, Any]], seed: int) -> dict[str, Any]:
@@ -95,18 +114,41 @@ def run_ours(folder: Path, queries: list[dict[str, Any]], seed: int) -> dict[str
         inner_epochs=INNER_EPOCHS,
         termination_log=None,
     )
-    with contextlib.redirect_stdout(io.StringIO()):  # the JSON-line logs
-        result = run_training(options)
+    clock = TrainingClock()
+    recorded = Recorded()
+    with (
+        progress_server(recorded) as url,
+        contextlib.redirect_stdout(io.StringIO()),  # the JSON-line logs: written, not shown
+        clock,
+        wrap_everywhere(rollout.sample_rollout, clock.rollout),
+        wrap_everywhere(episodes.sample_episodes, clock.rollout),
+        patched(AdamW, "step", clock.step(AdamW.step)),
+    ):
+        sink = ProgressPusher(url, interval_s=PUSH_INTERVAL_S)
+        result = run_training(options, sink)
+        sink.close(result.report, 10)
+    seconds = clock.seconds()
     tokens = result.ledger.usage.prompt_tokens + result.ledger.usage.completion_tokens
     return {
         "iterations": len(result.rewards),
-        "seconds": round(result.seconds, 3),
-        "iterations_per_s": len(result.rewards) / result.seconds,
-        "tokens_per_s": round(tokens / result.seconds, 1),
+        "rollouts": clock.rollouts,
+        "optimizer_steps": clock.steps,
+        "seconds": round(seconds, 3),
+        "loop_seconds_rollout_and_update_only": round(result.seconds, 3),
+        "iterations_per_s": len(result.rewards) / seconds,
+        "tokens_per_s": round(tokens / seconds, 1),
+        "progress_reports_received": len(recorded.reports),
         "mean_reward_last_10pct": round(tail_mean(result.rewards), 4),
-        "mean_reward_first_10pct": round(
-            sum(result.rewards[: ITERATIONS // 10]) / (ITERATIONS // 10), 4
-        ),
+        "mean_reward_first_10pct": round(head_mean(result.rewards), 4),
+        "config": {
+            "spec": spec.model_dump(mode="json", by_alias=True),
+            "trainer_options": {
+                "inner_epochs": options.inner_epochs,
+                "micro_batch_size": options.micro_batch_size,
+                "push_interval_s": PUSH_INTERVAL_S,
+                "progress": "ProgressPusher to a local HTTP progress endpoint",
+            },
+        },
     }
 
 
@@ -175,37 +217,64 @@ def run_trl(folder: Path, queries: list[dict[str, Any]], seed: int) -> dict[str,
         dataloader_num_workers=0,
         disable_tqdm=True,
     )
-    timing: dict[str, float] = {}
-
-    class Clock(transformers.TrainerCallback):  # type: ignore[misc]
-        def on_train_begin(self, *args: Any, **kwargs: Any) -> None:
-            timing["begin"] = time.monotonic()
-
-        def on_train_end(self, *args: Any, **kwargs: Any) -> None:
-            timing["end"] = time.monotonic()
-
     trainer = GRPOTrainer(
         model=str(model_dir),
         reward_funcs=[exact_match],
         args=args,
         train_dataset=dataset,
         processing_class=tokenizer,
-        callbacks=[Clock()],
     )
-    with contextlib.redirect_stdout(io.StringIO()):
+    clock = TrainingClock()
+    forward_seconds = {"training": 0.0, "reference": 0.0, "old_logps_extra": 0.0}
+    forward_calls = dict.fromkeys(forward_seconds, 0)
+    logps = trainer._get_per_token_logps_and_entropies
+
+    def timed_logps(model: Any, *args: Any, **kwargs: Any) -> Any:
+        if model is trainer.ref_model:
+            kind = "reference"
+        elif torch.is_grad_enabled():
+            kind = "training"
+        else:
+            kind = "old_logps_extra"
+        started = time.monotonic()
+        try:
+            return logps(model, *args, **kwargs)
+        finally:
+            forward_seconds[kind] += time.monotonic() - started
+            forward_calls[kind] += 1
+
+    trainer._get_per_token_logps_and_entropies = timed_logps
+    trainer._generate_and_score_completions = clock.rollout(trainer._generate_and_score_completions)
+    with contextlib.redirect_stdout(io.StringIO()), clock:
         trainer.train()
-    seconds = timing["end"] - timing["begin"]
+    seconds = clock.seconds()
+    if clock.rollouts != ITERATIONS:
+        raise RuntimeError(f"TRL made {clock.rollouts} rollouts, configured {ITERATIONS}")
+    if trainer.state.global_step != ITERATIONS * INNER_EPOCHS or clock.steps != ITERATIONS * (
+        INNER_EPOCHS
+    ):
+        raise RuntimeError(
+            f"TRL made {trainer.state.global_step} steps ({clock.steps} optimiser steps), "
+            f"configured {ITERATIONS * INNER_EPOCHS}"
+        )
     logs = [entry for entry in trainer.state.log_history if "reward" in entry]
     rewards = [entry["reward"] for entry in logs]
+    if len(rewards) != ITERATIONS:
+        raise RuntimeError(f"TRL logged {len(rewards)} rewards for {ITERATIONS} rollouts")
     tokens = max((entry.get("num_tokens", 0) for entry in logs), default=0)
     return {
-        "iterations": len(rewards),
-        "optimizer_steps": trainer.state.global_step,
+        "iterations": clock.rollouts,
+        "rollouts": clock.rollouts,
+        "optimizer_steps": clock.steps,
+        "global_step": trainer.state.global_step,
         "seconds": round(seconds, 3),
-        "iterations_per_s": len(rewards) / seconds,
+        "iterations_per_s": clock.rollouts / seconds,
         "tokens_per_s": round(tokens / seconds, 1),
+        "forward_seconds": {k: round(v, 3) for k, v in forward_seconds.items()},
+        "forward_calls": forward_calls,
         "mean_reward_last_10pct": round(tail_mean(rewards), 4),
-        "mean_reward_first_10pct": round(sum(rewards[: ITERATIONS // 10]) / (ITERATIONS // 10), 4),
+        "mean_reward_first_10pct": round(head_mean(rewards), 4),
+        "config": {"grpo_config": json.loads(json.dumps(args.to_dict(), default=str))},
     }
 
 
@@ -213,8 +282,10 @@ def _combined(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Throughput over all seeds' iterations and seconds; rewards averaged over seeds."""
     iterations = sum(r["iterations"] for r in runs)
     seconds = sum(r["seconds"] for r in runs)
-    return {
+    combined = {
         "iterations_per_s": iterations / seconds,
+        "iterations": iterations,
+        "seconds": round(seconds, 3),
         "tokens_per_s": round(sum(r["tokens_per_s"] * r["seconds"] for r in runs) / seconds, 1),
         "mean_reward_last_10pct": round(
             sum(r["mean_reward_last_10pct"] for r in runs) / len(runs), 4
@@ -222,7 +293,35 @@ def _combined(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "mean_reward_first_10pct": round(
             sum(r["mean_reward_first_10pct"] for r in runs) / len(runs), 4
         ),
-        "per_seed": {str(seed): r for seed, r in zip(SEEDS, runs, strict=True)},
+        "per_seed": {str(seed): _shown(r) for seed, r in zip(SEEDS, runs, strict=True)},
+    }
+    if "forward_seconds" in runs[0]:
+        combined["forward_seconds"] = {
+            kind: round(sum(r["forward_seconds"][kind] for r in runs), 3)
+            for kind in runs[0]["forward_seconds"]
+        }
+    return combined
+
+
+def _shown(run: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in run.items() if k != "config"}
+
+
+def _extra_forward(ours: dict[str, Any], trl: dict[str, Any]) -> dict[str, Any]:
+    """TRL's extra no-grad forward pass (old log-probs) as a named, measured difference."""
+    extra = trl["forward_seconds"]["old_logps_extra"]
+    without = trl["iterations"] / (trl["seconds"] - extra)
+    return {
+        "what": (
+            "with num_iterations > 1 TRL runs one extra no-grad forward pass of the policy "
+            "over each generated batch to get the old log-probabilities; ours takes them "
+            "from the first inner epoch's forward (the ratio is exactly 1 there), so it "
+            "makes one forward pass fewer per iteration"
+        ),
+        "trl_seconds_in_it": extra,
+        "share_of_trl_time": round(extra / trl["seconds"], 3),
+        "trl_iterations_per_s_without_it": round(without, 3),
+        "ratio_if_trl_skipped_it": round(ours["iterations_per_s"] / without, 3),
     }
 
 
@@ -236,13 +335,13 @@ def main() -> None:
             (root / "ours").mkdir(parents=True)
             (root / "trl").mkdir()
             ours_runs.append(run_ours(root / "ours", queries, seed))
-            print(f"ours, seed {seed}: {ours_runs[-1]}", file=sys.stderr)
+            print(f"ours, seed {seed}: {_shown(ours_runs[-1])}", file=sys.stderr)
             try:
                 trl_runs.append(run_trl(root / "trl", queries, seed))
             except Exception as error:
                 print(f"TRL baseline failed: {type(error).__name__}: {error}", file=sys.stderr)
                 raise
-            print(f"trl, seed {seed}:  {trl_runs[-1]}", file=sys.stderr)
+            print(f"trl, seed {seed}:  {_shown(trl_runs[-1])}", file=sys.stderr)
     ours, trl = _combined(ours_runs), _combined(trl_runs)
     path = write_result(
         "trainer-throughput",
@@ -250,28 +349,36 @@ def main() -> None:
         higher_is_better=True,
         ours=ours["iterations_per_s"],
         baseline=trl["iterations_per_s"],
-        baseline_name="trl GRPOTrainer 1.16, same model+config",
+        baseline_name=f"TRL GRPOTrainer {package_versions(('trl',)).get('trl')}, same model+config",
         details={
             "ours": ours,
             "baseline": trl,
             "seeds": SEEDS,
-            "config": {
-                **CONFIG,
-                "innerEpochs": INNER_EPOCHS,
-                "warmStartSteps": WARM_START_STEPS,
-                "model": "builtin:tiny (GPT-2 shape, d=64, 2 layers, 4 heads), same init",
-                "torchThreads": 1,
-                "trl": "beta=0.04, loss_type=bnpo, num_iterations=2, scale_rewards=group, "
-                "constant lr, bf16 off, gradient_checkpointing off",
-            },
+            "timing": (
+                "both: from the start of the first rollout to the end of the last optimiser "
+                "step of the training call (bench/training_clock.py)"
+            ),
+            "named_differences": {"trl_extra_forward_pass": _extra_forward(ours, trl)},
             "reward_note": (
                 "mean reward over the last 10% of the same number of iterations, "
                 "averaged over the seeds"
             ),
         },
         run=run,
-        config={"ours": {**CONFIG, "innerEpochs": INNER_EPOCHS}, "baseline": {"trl": "GRPOConfig"}},
-        baseline_versions=package_versions(("trl", "transformers", "torch")),
+        config={
+            "common": {
+                **CONFIG,
+                "innerEpochs": INNER_EPOCHS,
+                "warmStartSteps": WARM_START_STEPS,
+                "seeds": SEEDS,
+                "queries": "100 additions a+b= (a, b in 0..9)",
+                "model": "builtin:tiny (GPT-2 shape, d=64, 2 layers, 4 heads), same init",
+                "torchThreads": torch.get_num_threads(),
+            },
+            "ours": ours_runs[0]["config"],
+            "baseline": trl_runs[0]["config"],
+        },
+        baseline_versions=package_versions(("trl", "transformers", "accelerate", "torch")),
     )
     print(path.read_text())
 
