@@ -86,7 +86,15 @@ bench: venv controlplane ## Run every benchmark; one JSON result each under benc
 	@for script in $(BENCHMARKS); do \
 	  echo "== $$script"; $(PY) $$script || exit 1; \
 	done
-	@$(PY) bench/summary.py
+	@$(PY) bench/gen_docs.py --summary
+
+.PHONY: bench-docs
+bench-docs: venv ## Publish bench/results/*.json to bench/published/ and regenerate docs/benchmarks.md
+	$(PY) bench/gen_docs.py --publish
+
+.PHONY: check-bench-docs
+check-bench-docs: venv ## Fail when docs/benchmarks.md differs from what bench/published/ generates
+	@$(PY) bench/gen_docs.py --check
 
 .PHONY: demo
 demo: venv controlplane ## The main job end to end on a local control plane (leaves nothing running)

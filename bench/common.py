@@ -7,13 +7,15 @@ Every benchmark script does, in this order:
     write_result("name", run=run, ..., config={"ours": {...}, "baseline": {...}},
                  baseline_versions={"trl": "1.16.0"})
 
-so that each bench/results/<name>.json says what was measured (the full configuration of
-both sides), on what (commit, cores, memory, load average at start and at end, package
-versions, the baseline's versions) and how to measure it again (`command`).
+so that each bench/results/<name>.json says what was measured and how (the script's
+docstring as it was when it ran, the full configuration of both sides), on what (commit,
+cores, memory, load average at start and at end, package versions, the baseline's
+versions) and how to measure it again (`command`).
 """
 
 from __future__ import annotations
 
+import ast
 import importlib.metadata
 import json
 import math
@@ -107,6 +109,7 @@ class Run:
     started_monotonic: float
     load_average_start: list[float]
     commit: dict[str, Any]
+    method: str = ""
     argv: list[str] = field(default_factory=list)
 
     @property
@@ -128,6 +131,7 @@ def begin_run(script: str) -> Run:
         started_monotonic=time.monotonic(),
         load_average_start=load_average(),
         commit=commit(),
+        method=ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or "",
         argv=list(sys.argv[1:]),
     )
 
@@ -216,6 +220,7 @@ def result_document(
         "machine": machine(run),
         "commit": run.commit,
         "command": run.command,
+        "method": run.method,
         "argv": run.argv,
         "environment": {k: os.environ[k] for k in ENVIRONMENT if k in os.environ},
         "when": run.started,
