@@ -72,7 +72,7 @@ def _names(flags: list[str]) -> set[str]:
     return {flag.split("=", 1)[0] for flag in flags}
 
 
-def metric_sum(text: str, name: str, **labels: str) -> float:
+def metric_sum(text: str, name: str, /, **labels: str) -> float:
     """Sum of the samples of metric `name` whose labels include `labels` (Prometheus text)."""
     total = 0.0
     wanted = [f'{key}="{value}"' for key, value in labels.items()]
