@@ -9,6 +9,7 @@ must hold at two polls in a row, QUIET_POLL_S apart.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import ssl
@@ -84,17 +85,25 @@ def metric_sum(text: str, name: str, /, **labels: str) -> float:
     return total
 
 
-async def _text(session: aiohttp.ClientSession, url: str, plane: ControlPlane) -> str:
+def _self_signed() -> ssl.SSLContext:
+    """kube-controller-manager's serving certificate is self-signed by itself: not verified."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+async def _get(
+    session: aiohttp.ClientSession, url: str, plane: ControlPlane, context: ssl.SSLContext
+) -> str:
     headers = {"Authorization": f"Bearer {plane.token}"}
-    async with session.get(url, headers=headers, ssl=plane.ssl) as response:
+    async with session.get(url, headers=headers, ssl=context) as response:
         response.raise_for_status()
         return await response.text()
 
 
 async def wait_kcm_healthy(plane: ControlPlane) -> None:
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE  # its serving certificate is self-signed by itself
+    context = _self_signed()
     deadline = time.monotonic() + 60
     async with aiohttp.ClientSession() as session:
         while time.monotonic() < deadline:
@@ -114,18 +123,11 @@ async def _snapshot(
     plane: ControlPlane,
     operator_metrics: Callable[[], Awaitable[str]] | None,
 ) -> dict[str, Any]:
-    kcm_context = ssl.create_default_context()
-    kcm_context.check_hostname = False
-    kcm_context.verify_mode = ssl.CERT_NONE
-    headers = {"Authorization": f"Bearer {plane.token}"}
-    async with session.get(
-        plane.kcm_url() + "/metrics", headers=headers, ssl=kcm_context
-    ) as response:
-        response.raise_for_status()
-        kcm = await response.text()
-    api = await _text(session, plane.server + "/metrics", plane)
-    namespaces = await _json(session, plane.server + "/api/v1/namespaces", plane)
-    pods = await _json(session, plane.server + "/api/v1/pods?limit=1", plane)
+    kcm = await _get(session, plane.kcm_url() + "/metrics", plane, _self_signed())
+    api = await _get(session, plane.server + "/metrics", plane, plane.ssl)
+    api_base = plane.server + "/api/v1"
+    namespaces = json.loads(await _get(session, f"{api_base}/namespaces", plane, plane.ssl))
+    pods = json.loads(await _get(session, f"{api_base}/pods?limit=1", plane, plane.ssl))
     snapshot = {
         "terminating_namespaces": sum(
             1 for ns in namespaces["items"] if ns.get("status", {}).get("phase") == "Terminating"
@@ -142,13 +144,6 @@ async def _snapshot(
             await operator_metrics(), "agentcore_operator_reconciles_total"
         )
     return snapshot
-
-
-async def _json(session: aiohttp.ClientSession, url: str, plane: ControlPlane) -> Any:
-    headers = {"Authorization": f"Bearer {plane.token}"}
-    async with session.get(url, headers=headers, ssl=plane.ssl) as response:
-        response.raise_for_status()
-        return await response.json()
 
 
 def _idle(now: dict[str, Any], before: dict[str, Any] | None) -> bool:
