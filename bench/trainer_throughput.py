@@ -15,6 +15,7 @@ number of rollouts is checked against the configured iterations, and its extra n
 forward pass (old log-probabilities, because num_iterations > 1; we take them from the
 first inner epoch's forward) is timed and reported as a named difference.
 
+The order of the two sides alternates with the seed (ours first for the first seed).
 Run: .venv/bin/python bench/trainer_throughput.py  ->  bench/results/trainer-throughput.json
 """
 
@@ -39,7 +40,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import torch  # after the settings above: torch reads OMP_NUM_THREADS on import
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.common import begin_run, package_versions, write_result
+from bench.common import begin_run, load_average, package_versions, write_result
 from bench.training_clock import TrainingClock, patched, wrap_everywhere
 from tests.trainer.progress_server import Recorded, progress_server
 
@@ -330,18 +331,24 @@ def main() -> None:
     queries = addition()
     ours_runs, trl_runs = [], []
     with tempfile.TemporaryDirectory() as directory:
-        for seed in SEEDS:
+        for number, seed in enumerate(SEEDS):
             root = Path(directory) / f"seed-{seed}"
             (root / "ours").mkdir(parents=True)
             (root / "trl").mkdir()
-            ours_runs.append(run_ours(root / "ours", queries, seed))
-            print(f"ours, seed {seed}: {_shown(ours_runs[-1])}", file=sys.stderr)
-            try:
-                trl_runs.append(run_trl(root / "trl", queries, seed))
-            except Exception as error:
-                print(f"TRL baseline failed: {type(error).__name__}: {error}", file=sys.stderr)
-                raise
-            print(f"trl, seed {seed}:  {_shown(trl_runs[-1])}", file=sys.stderr)
+            # The order alternates with the seed: a change of the machine's load in the
+            # middle of a seed does not always fall on the same side.
+            for side in ("ours", "trl") if number % 2 == 0 else ("trl", "ours"):
+                load = load_average()
+                if side == "ours":
+                    ours_runs.append(run_ours(root / "ours", queries, seed))
+                    ours_runs[-1]["position"] = 1 if number % 2 == 0 else 2
+                    ours_runs[-1]["load_average_at_start"] = load
+                    print(f"ours, seed {seed}: {_shown(ours_runs[-1])}", file=sys.stderr)
+                else:
+                    trl_runs.append(run_trl(root / "trl", queries, seed))
+                    trl_runs[-1]["position"] = 2 if number % 2 == 0 else 1
+                    trl_runs[-1]["load_average_at_start"] = load
+                    print(f"trl, seed {seed}:  {_shown(trl_runs[-1])}", file=sys.stderr)
     ours, trl = _combined(ours_runs), _combined(trl_runs)
     path = write_result(
         "trainer-throughput",
