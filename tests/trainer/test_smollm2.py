@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from agentcore_training.api.progress import ProgressState
+from agentcore_training.api.contract import ProgressState
 from agentcore_training.trainer.loop import run_training
 from agentcore_training.trainer.policy.hf_load import load_pretrained
 from agentcore_training.trainer.policy.models import smollm2_gguf
