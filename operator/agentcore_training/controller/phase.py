@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from agentcore_training.api.contract import ProgressReport, ProgressState
@@ -18,11 +19,14 @@ from agentcore_training.api.status import (
     Condition,
     ConditionStatus,
     ConditionType,
+    Cost,
     Phase,
+    Progress,
+    TrainingJobStatus,
 )
 from agentcore_training.controller import conditions as cond
 from agentcore_training.controller.jobs import TRAINER_CONTAINER, job_name
-from agentcore_training.controller.progress import parse_summary, status_from_report, summary_text
+from agentcore_training.controller.progress import parse_summary, report_status, summary_text
 
 TRUE, FALSE = ConditionStatus.TRUE, ConditionStatus.FALSE
 CANCEL_REQUESTED = "CancelRequested"
@@ -45,12 +49,14 @@ class Plan:
     delete_job: bool = False
     suspend_job: bool | None = None
     status: dict[str, Any] = field(default_factory=dict)
+    """The status merge patch, wire form (TrainingJobStatus.to_patch)."""
     events: list[Event] = field(default_factory=list)
     requeue_after: float | None = None
 
 
-def _rfc3339(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+def _whole_second(moment: datetime) -> datetime:
+    """A timestamp as the status carries it: UTC, whole seconds."""
+    return moment.astimezone(UTC).replace(microsecond=0)
 
 
 def _job_condition(job: dict[str, Any], type_: str) -> dict[str, Any] | None:
@@ -92,8 +98,16 @@ class _Status:
         self.now = now
         self.generation = int(trainingjob.metadata.get("generation", 1))
         self.conditions: list[Condition] = list(trainingjob.status.conditions)
-        self.patch: dict[str, Any] = {}
+        self.patch = TrainingJobStatus()
         self.events: list[Event] = []
+
+    def set(self, **fields: Any) -> None:
+        """Set status fields (snake_case names) in the patch."""
+        self.patch = self.patch.updated(**fields)
+
+    def merge(self, status: TrainingJobStatus) -> None:
+        """Set the fields `status` was given."""
+        self.set(**{name: getattr(status, name) for name in status.model_fields_set})
 
     def condition(
         self, type_: ConditionType, status: ConditionStatus, reason: str, msg: str
@@ -105,26 +119,24 @@ class _Status:
     def phase(self, phase: Phase, reason: str, message: str, *, warning: bool = False) -> None:
         if self.tj.status.phase != phase:
             self.events.append(Event("Warning" if warning else "Normal", reason, message))
-        self.patch["phase"] = phase.value
-        self.patch["message"] = message
+        self.set(phase=phase, message=message)
 
     def finish(self, summary: ProgressReport | None) -> None:
-        self.patch["completionTime"] = _rfc3339(self.now)
+        self.set(completion_time=_whole_second(self.now))
         recorded = self.tj.status.progress
         if summary is not None and (
             recorded is None or summary.iteration >= recorded.current_iteration
         ):
             # The last push may have been lost: the termination message completes the status.
-            self.patch.update(status_from_report(summary, self.tj.status.history))
+            self.merge(report_status(summary, self.tj.status.history))
 
     def result(self) -> tuple[dict[str, Any], list[Event]]:
-        patch = dict(self.patch)
+        patch = self.patch
         if self.conditions != list(self.tj.status.conditions):
-            patch["conditions"] = [c.to_wire() for c in self.conditions]
-        if patch:
-            patch["observedGeneration"] = self.generation
-            patch["jobId"] = self.tj.uid
-        return patch, self.events
+            patch = patch.updated(conditions=self.conditions)
+        if patch.model_fields_set:
+            patch = patch.updated(observed_generation=self.generation, job_id=self.tj.uid)
+        return patch.to_patch(), self.events
 
 
 def _plan_cancel(
@@ -159,7 +171,7 @@ def _plan_cancel(
     s.finish(parse_summary(terminated.get("message")) if terminated else None)
     s.condition(ConditionType.RUNNING, FALSE, "Cancelled", "the run was cancelled")
     s.condition(ConditionType.CANCELLED, TRUE, "Cancelled", "spec.cancel was set to true")
-    s.patch["cancelledAt"] = _rfc3339(s.now)
+    s.set(cancelled_at=_whole_second(s.now))
     s.phase(Phase.CANCELLED, "Cancelled", "the run was cancelled; its Job is deleted")
     patch, events = s.result()
     return Plan(delete_job=job is not None, status=patch, events=events)
@@ -179,14 +191,13 @@ def _plan_finished_job(job: dict[str, Any], pods: Sequence[dict[str, Any]], s: _
             s.phase(Phase.COMPLETED, "BudgetExhausted", message)
         else:
             if summary is None or summary.state == ProgressState.COMPLETED:
-                s.patch.setdefault("progress", {})
                 total = summary.total_iterations if summary else s.tj.spec.config.n_iterations
-                s.patch["progress"] = {
-                    **s.patch["progress"],
-                    "currentIteration": summary.iteration if summary else total,
-                    "totalIterations": total,
-                    "percentComplete": 100,
-                }
+                progress = Progress(
+                    current_iteration=summary.iteration if summary else total,
+                    total_iterations=total,
+                    percent_complete=100,
+                )
+                s.set(progress=progress)
             message = "training completed"
             s.condition(ConditionType.BUDGET_EXHAUSTED, FALSE, "WithinBudget", "the budget held")
             s.condition(ConditionType.COMPLETED, TRUE, "TrainingCompleted", message)
@@ -225,18 +236,18 @@ def plan(
         # GitOps tools that wait for the generation to be observed do not wait forever.
         generation = int(tj.metadata.get("generation", 1))
         seen = (
-            {}
+            TrainingJobStatus()
             if tj.status.observed_generation == generation
-            else {"observedGeneration": generation}
+            else TrainingJobStatus(observed_generation=generation)
         )
-        return Plan(delete_job=phase == Phase.CANCELLED and job is not None, status=seen)
+        return Plan(delete_job=phase == Phase.CANCELLED and job is not None, status=seen.to_patch())
     s = _Status(tj, now)
     if tj.spec.cancel:
         return _plan_cancel(tj, job, pods, s, cancel_grace_seconds)
     if job is None:
         if tj.status.job_name:
             message = f"the Job {tj.status.job_name} was deleted before the run finished"
-            s.patch["completionTime"] = _rfc3339(now)
+            s.set(completion_time=_whole_second(now))
             s.condition(ConditionType.RUNNING, FALSE, "JobDeleted", message)
             s.condition(ConditionType.FAILED, TRUE, "JobDeleted", message)
             s.phase(Phase.FAILED, "JobDeleted", message, warning=True)
@@ -245,13 +256,13 @@ def plan(
         return _plan_new_job(tj, s)
     plan_ = Plan()
     if tj.status.job_name is None:  # adopted after a lost status write
-        s.patch["jobName"] = job["metadata"]["name"]
+        s.set(job_name=job["metadata"]["name"])
     if not _plan_finished_job(job, pods, s):
         _plan_suspend(tj, job, s, plan_)
         started = _running_since(pods)
         if started is not None and not job.get("spec", {}).get("suspend"):
             if tj.status.start_time is None:
-                s.patch["startTime"] = started
+                s.set(start_time=started)
             s.condition(ConditionType.RUNNING, TRUE, "TrainerRunning", "the trainer is running")
             s.phase(Phase.RUNNING, "TrainerRunning", "the trainer is running")
     plan_.status, plan_.events = s.result()
@@ -260,20 +271,12 @@ def plan(
 
 def _plan_new_job(tj: TrainingJob, s: _Status) -> Plan:
     budget = tj.spec.config.max_budget_usd
-    s.patch.update(
-        {
-            "jobName": job_name(tj),
-            "progress": {
-                "currentIteration": 0,
-                "totalIterations": tj.spec.config.n_iterations,
-                "percentComplete": 0,
-            },
-            "cost": {
-                "costUsd": "0",
-                "budgetUsd": format(budget, "f"),
-                "budgetRemainingUsd": format(budget, "f"),
-            },
-        }
+    s.set(
+        job_name=job_name(tj),
+        progress=Progress(
+            current_iteration=0, total_iterations=tj.spec.config.n_iterations, percent_complete=0
+        ),
+        cost=Cost(cost_usd=Decimal(0), budget_usd=budget, budget_remaining_usd=budget),
     )
     s.condition(ConditionType.RUNNING, FALSE, "JobCreated", "waiting for the trainer to start")
     s.phase(Phase.QUEUED, "JobCreated", f"created Job {job_name(tj)}")

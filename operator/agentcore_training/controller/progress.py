@@ -7,7 +7,13 @@ from decimal import Decimal
 from typing import Any
 
 from agentcore_training.api.contract import ProgressReport, TerminationSummary, message_object
-from agentcore_training.api.status import HISTORY_MAX_POINTS, History
+from agentcore_training.api.status import (
+    HISTORY_MAX_POINTS,
+    Cost,
+    History,
+    Progress,
+    TrainingJobStatus,
+)
 
 
 @dataclass(frozen=True)
@@ -73,26 +79,32 @@ def history_after(history: History | None, report: ProgressReport) -> History:
 
 
 def status_from_report(report: ProgressReport, history: History | None) -> dict[str, Any]:
-    """The status fields (wire form) that a report sets: progress, metrics, cost, history."""
+    """The status patch (wire form) that a report writes."""
+    return report_status(report, history).to_patch()
+
+
+def report_status(report: ProgressReport, history: History | None) -> TrainingJobStatus:
+    """The status fields that a report sets: progress, metrics, cost, history, best."""
     total = report.total_iterations
     percent = min(100, (100 * report.iteration) // total) if total else 0
-    patch: dict[str, Any] = {
-        "progress": {
-            "currentIteration": report.iteration,
-            "totalIterations": total,
-            "percentComplete": percent,
-        },
-        "metrics": report.metrics.to_wire(),
-        "cost": {
-            "costUsd": format(report.cost_usd, "f"),
-            "budgetUsd": format(report.budget_usd, "f"),
-            "budgetRemainingUsd": format(report.budget_remaining_usd, "f"),
-        },
-        "history": history_after(history, report).to_wire(),
-    }
+    fields: dict[str, Any] = {}
     if report.best_checkpoint_id:
-        patch["bestCheckpointId"] = report.best_checkpoint_id
-    return patch
+        fields["best_checkpoint_id"] = report.best_checkpoint_id
+    return TrainingJobStatus(
+        progress=Progress(
+            current_iteration=report.iteration,
+            total_iterations=total,
+            percent_complete=percent,
+        ),
+        metrics=report.metrics,
+        cost=Cost(
+            cost_usd=report.cost_usd,
+            budget_usd=report.budget_usd,
+            budget_remaining_usd=report.budget_remaining_usd,
+        ),
+        history=history_after(history, report),
+        **fields,
+    )
 
 
 def parse_summary(message: str | None) -> ProgressReport | None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from agentcore_training.api.resource import TrainingJob
+from agentcore_training.api.resource import API_VERSION, TrainingJob
 from agentcore_training.controller import metrics
 from agentcore_training.controller.jobs import JobSettings, build_job
 from agentcore_training.controller.phase import Event, Plan, plan
@@ -22,8 +22,6 @@ from agentcore_training.kube.client import ApiError, KubeClient, path_for
 from agentcore_training.kube.events import record_event
 
 log = logging.getLogger(__name__)
-
-TRAININGJOBS = "training.agentcore.dev/v1alpha1"
 
 
 class Reconciler:
@@ -73,7 +71,18 @@ class Reconciler:
         if previous is not None:
             previous.cancel()
         loop = asyncio.get_running_loop()
-        self._timers[uid] = loop.call_later(delay, self.enqueue, uid)
+        self._timers[uid] = loop.call_later(delay, self._fire, uid)
+
+    def _fire(self, uid: str) -> None:
+        self._timers.pop(uid, None)
+        self.enqueue(uid)
+
+    def forget(self, uid: str) -> None:
+        """Drop what is kept for a job (it was deleted): its timer and a pending re-run."""
+        timer = self._timers.pop(uid, None)
+        if timer is not None:
+            timer.cancel()
+        self._dirty.discard(uid)
 
     async def _work(self) -> None:
         while True:
@@ -94,7 +103,10 @@ class Reconciler:
 
     async def reconcile(self, uid: str) -> None:
         body = self._state.trainingjobs.get(uid)
-        if body is None or body["metadata"].get("deletionTimestamp"):
+        if body is None:
+            self.forget(uid)
+            return
+        if body["metadata"].get("deletionTimestamp"):
             return
         metrics.RECONCILES.inc()
         try:
@@ -139,7 +151,7 @@ class Reconciler:
                 f"{jobs_path}/{tj.status.job_name}", {"spec": {"suspend": result.suspend_job}}
             )
         if result.status:
-            path = path_for(TRAININGJOBS, "trainingjobs", namespace=tj.namespace, name=tj.name)
+            path = path_for(API_VERSION, "trainingjobs", namespace=tj.namespace, name=tj.name)
             updated = await self._client.patch(f"{path}/status", {"status": result.status})
             metrics.STATUS_PATCHES.labels("reconcile").inc()
             self._state.put_trainingjob(updated)

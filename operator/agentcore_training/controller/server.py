@@ -20,11 +20,15 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from agentcore_training import labels
-from agentcore_training.api.contract import ProgressAnswer, ProgressReport
-from agentcore_training.api.resource import TrainingJob
-from agentcore_training.api.status import History
+from agentcore_training.api.contract import ProgressAnswer, ProgressReport, ProgressState
+from agentcore_training.api.resource import API_VERSION, TrainingJob
 from agentcore_training.controller import metrics
-from agentcore_training.controller.progress import Accepted, check_report, status_from_report
+from agentcore_training.controller.progress import (
+    Accepted,
+    Refusal,
+    check_report,
+    status_from_report,
+)
 from agentcore_training.controller.state import ClusterState
 from agentcore_training.kube.client import ApiError, KubeClient, path_for
 from agentcore_training.kube.reviews import review_token
@@ -58,7 +62,11 @@ class _JobProgress:
 
 @dataclass
 class ProgressService:
-    """Accepts trainer reports and writes them to status, coalesced."""
+    """Accepts trainer reports and writes them to status, coalesced.
+
+    It keeps a `_JobProgress` only while a job reports: the entry goes when the job's
+    final report is written, when the job is finished or gone, or on `forget`.
+    """
 
     client: KubeClient
     state: ClusterState
@@ -108,14 +116,20 @@ class ProgressService:
             return None
         return pod
 
-    def accept(self, uid: str, report: ProgressReport) -> web.Response | bool:
-        """Apply the rules; True (cancel wanted?) or a refusal response."""
+    def forget(self, uid: str) -> None:
+        """Drop what is kept for a job (it was deleted)."""
+        self._jobs.pop(uid, None)
+
+    def accept(self, uid: str, report: ProgressReport) -> Refusal | bool:
+        """Apply the rules: whether the trainer should cancel, or why the report is refused."""
         body = self.state.trainingjobs.get(uid)
         if body is None:
-            return _refuse(404, f"TrainingJob {uid} not found")
+            self.forget(uid)
+            return Refusal(404, f"TrainingJob {uid} not found")
         trainingjob = TrainingJob.model_validate(body)
         if trainingjob.status.phase is not None and trainingjob.status.phase.is_finished:
-            return _refuse(409, f"TrainingJob {uid} is {trainingjob.status.phase.value}")
+            self.forget(uid)
+            return Refusal(409, f"TrainingJob {uid} is {trainingjob.status.phase.value}")
         progress = self._jobs.setdefault(uid, _JobProgress())
         if progress.accepted is None and trainingjob.status.progress is not None:
             cost = trainingjob.status.cost
@@ -130,7 +144,7 @@ class ProgressService:
             last=progress.accepted,
         )
         if refusal is not None:
-            return _refuse(refusal.http_status, refusal.message)
+            return refusal
         progress.accepted = Accepted(report.iteration, report.cost_usd)
         progress.pending = report
         if progress.writer is None or progress.writer.done():
@@ -143,21 +157,19 @@ class ProgressService:
             await asyncio.sleep(delay)
         report, progress.pending = progress.pending, None
         body = self.state.trainingjobs.get(uid)
-        if report is None or body is None:
+        if body is None:
+            self._drop(uid, progress)
             return
-        status = body.get("status") or {}
-        history = History.model_validate(status["history"]) if status.get("history") else None
-        meta = body["metadata"]
+        if report is None:
+            return
+        trainingjob = TrainingJob.model_validate(body)
         path = path_for(
-            "training.agentcore.dev/v1alpha1",
-            "trainingjobs",
-            namespace=meta["namespace"],
-            name=meta["name"],
+            API_VERSION, "trainingjobs", namespace=trainingjob.namespace, name=trainingjob.name
         )
         progress.last_write = time.monotonic()
         try:
             updated = await self.client.patch(
-                f"{path}/status", {"status": status_from_report(report, history)}
+                f"{path}/status", {"status": status_from_report(report, trainingjob.status.history)}
             )
         except ApiError as error:
             metrics.HANDLER_ERRORS.labels("progress-write").inc()
@@ -168,6 +180,14 @@ class ProgressService:
         self.on_written(uid)
         if progress.pending is not None:  # a newer report came in while this one was written
             progress.writer = asyncio.create_task(self._write_later(uid, progress))
+        elif report.state != ProgressState.RUNNING:
+            # The trainer's last report is written. Another attempt's reports would start
+            # again from the written status (see accept).
+            self._drop(uid, progress)
+
+    def _drop(self, uid: str, progress: _JobProgress) -> None:
+        if self._jobs.get(uid) is progress:
+            del self._jobs[uid]
 
 
 def _refuse(status: int, message: str) -> web.Response:
@@ -198,8 +218,8 @@ async def handle_progress(request: web.Request) -> web.Response:
     except ValidationError as error:
         return _refuse(422, f"not a progress report: {error.errors()[0]['msg']}")
     outcome = service.accept(pod["metadata"]["labels"][labels.JOB_ID], report)
-    if isinstance(outcome, web.Response):
-        return outcome
+    if isinstance(outcome, Refusal):
+        return _refuse(outcome.http_status, outcome.message)
     metrics.PROGRESS_REPORTS.labels("accepted").inc()
     return web.json_response(ProgressAnswer(cancel=outcome).to_wire())
 

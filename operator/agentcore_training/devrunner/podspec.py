@@ -326,9 +326,6 @@ def _translate_whole(
     return value
 
 
-_VAR_NAME = re.compile(r"[-._a-zA-Z][-._a-zA-Z0-9]*")
-
-
 def expand_vars(value: str, env: Mapping[str, str]) -> str:
     """Kubernetes' $(VAR) expansion: defined names are replaced, `$$` escapes, rest is kept."""
     out: list[str] = []

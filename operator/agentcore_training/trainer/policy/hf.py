@@ -1,13 +1,12 @@
 """hf:<path>: a Hugging Face causal LM loaded from a local folder or GGUF file, offline.
 
-transformers is imported lazily (the `hf` extra), so the rest of the trainer runs without
-it. Nothing is downloaded: HF_HUB_OFFLINE is forced on before the import.
+transformers is imported lazily (the `hf` extra, by `hf_load.py`), so the rest of the
+trainer runs without it. Nothing is downloaded.
 """
 
 from __future__ import annotations
 
 import copy
-import os
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import torch
 from torch import nn
 
 from agentcore_training.trainer.errors import BadInputError
+from agentcore_training.trainer.policy.hf_load import load_pretrained
 from agentcore_training.trainer.tokenizer import TextCodec
 
 
@@ -52,18 +52,6 @@ class HFCodec:
         return str(self.tokenizer.decode(tokens, skip_special_tokens=True))
 
 
-def _resolve(path: Path) -> tuple[Path, str | None]:
-    """A model folder, or a .gguf file (or a folder holding exactly one)."""
-    if path.is_file():
-        if path.suffix != ".gguf":
-            raise BadInputError(f"model path {path} is a file but not a .gguf file")
-        return path.parent, path.name
-    ggufs = sorted(path.glob("*.gguf"))
-    if not (path / "config.json").is_file() and len(ggufs) == 1:
-        return path, ggufs[0].name
-    return path, None
-
-
 class HFPolicy:
     """The Policy protocol over a transformers AutoModelForCausalLM."""
 
@@ -79,26 +67,7 @@ class HFPolicy:
             raise BadInputError(
                 f"model path {model_path} does not exist (policy.model hf:{model_path})"
             )
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        try:
-            import transformers  # optional extra, imported on use
-        except ImportError:
-            raise BadInputError(
-                "policy hf:<path> needs transformers: install agentcore-training[hf]"
-            ) from None
-        folder, gguf_file = _resolve(path)
-        kwargs: dict[str, Any] = {"local_files_only": True}
-        if gguf_file is not None:
-            kwargs["gguf_file"] = gguf_file
-        try:
-            tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder), **kwargs)
-            model = transformers.AutoModelForCausalLM.from_pretrained(
-                str(folder), dtype=torch.float32, **kwargs
-            )
-        except (OSError, ValueError, ImportError) as error:
-            first = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
-            raise BadInputError(f"cannot load a causal LM from {model_path}: {first}") from None
+        tokenizer, model = load_pretrained(path)
         model.train()
         return cls(model, HFCodec(tokenizer), model_path)
 

@@ -124,15 +124,6 @@ class TinyPolicy:
             model = TinyCausalLM(config)
         return cls(model, tokenizer)
 
-    @classmethod
-    def from_directory(cls, directory: Path) -> TinyPolicy:
-        meta = json.loads((directory / "policy.json").read_text(encoding="utf-8"))
-        policy = cls(
-            TinyCausalLM(TinyConfig(**meta["config"])), CharTokenizer.from_json(meta["tokenizer"])
-        )
-        policy.load(directory)
-        return policy
-
     @property
     def codec(self) -> TextCodec:
         return self.tokenizer
