@@ -110,8 +110,9 @@ def _highlights(r: dict[str, Any]) -> list[str]:
         return _rows_of(d["variants"])
     if r["name"] == "operator-burst" and "per_round" in d:
         lines = [
-            "| phase | round | order | ours p50 / p99 ms | baseline p50 / p99 ms |",
-            "|---|---|---|---|---|",
+            "| phase | round | order | ours p50 / p99 ms | baseline p50 / p99 ms "
+            "| failed creates (ours / baseline) |",
+            "|---|---|---|---|---|---|",
         ]
         for phase, rounds in d["per_round"].items():
             for x in rounds:
@@ -119,7 +120,9 @@ def _highlights(r: dict[str, Any]) -> list[str]:
                 lines.append(
                     f"| {phase} | {x['round']} | {' then '.join(x['order'])} | "
                     f"{_fmt(o['p50_ms'])} / {_fmt(o['p99_ms'])} | "
-                    f"{_fmt(b['p50_ms'])} / {_fmt(b['p99_ms'])} |"
+                    f"{_fmt(b['p50_ms'])} / {_fmt(b['p99_ms'])} | "
+                    f"{x['ours'].get('create_failures', 0)} / "
+                    f"{x['baseline'].get('create_failures', 0)} |"
                 )
         second = d["second_baseline"]
         lines += [

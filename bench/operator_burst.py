@@ -11,7 +11,9 @@ Method, the same for both sides:
 - the order alternates over ROUNDS rounds (ours first in even rounds);
 - each clock starts just before the object's create call (so the admission webhook is
   inside ours) and stops when its child (ownerReference -> parent name) arrives in a watch
-  opened before the burst; a negative latency is an error, never clamped.
+  opened before the burst; a negative latency is an error, never clamped. A create call
+  that fails (for ours: the admission webhook timing out under load) is counted in
+  `create_failures` per round and side, and has no latency.
 Two phases of ROUNDS rounds each: first kube-controller-manager as shipped (client rate
 limit --kube-api-qps=20, --kube-api-burst=30: the second, labelled baseline), then
 restarted with its client rate limit lifted (--kube-api-qps=1000, --kube-api-burst=2000),
@@ -40,7 +42,7 @@ from tests.support.cluster import running_cluster
 from tests.support.processes import running_operator
 from tests.support.trainingjobs import addition_queries
 
-from agentcore_training.kube.client import KubeClient, path_for
+from agentcore_training.kube.client import ApiError, KubeClient, path_for
 
 COUNT = int(os.environ.get("BENCH_COUNT", "200"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
@@ -131,16 +133,23 @@ async def _burst(client: KubeClient, side: Side, namespace: str) -> dict[str, An
     returned: dict[str, float] = {}
     parent_path = path_for(side.parent_api, side.parent_plural, namespace=namespace)
 
+    failures: list[str] = []
+
     async def create(manifest: dict[str, Any]) -> None:
         name = manifest["metadata"]["name"]
         started[name] = time.monotonic()
-        await client.create(parent_path, manifest)
+        try:
+            await client.create(parent_path, manifest)
+        except ApiError as error:  # counted and reported, never silently dropped
+            failures.append(f"{error.status}: {str(error)[:200]}")
+            del started[name]
+            return
         returned[name] = time.monotonic()
 
     load = load_average()
     await asyncio.gather(*(create(m) for m in manifests))
     deadline = time.monotonic() + CHILD_TIMEOUT_S
-    while len(seen.keys() & started.keys()) < len(manifests) and time.monotonic() < deadline:
+    while len(seen.keys() & started.keys()) < len(started) and time.monotonic() < deadline:
         if watcher.done():
             watcher.result()  # raises what ended it
             raise RuntimeError("the watch ended early")
@@ -155,6 +164,8 @@ async def _burst(client: KubeClient, side: Side, namespace: str) -> dict[str, An
         "summary": latency_summary(latencies),
         "create_call": latency_summary([(returned[n] - started[n]) * 1000 for n in started]),
         "load_average_at_start": load,
+        "create_failures": len(failures),
+        "create_failure_examples": failures[:3],
     }
 
 
@@ -219,6 +230,8 @@ def _per_round(rounds: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "create_call": data["create_call"],
                     "load_average_at_start": data["load_average_at_start"],
                     "quiet_wait_s": data["quiet_window"]["waited_s"],
+                    "create_failures": data["create_failures"],
+                    "create_failure_examples": data["create_failure_examples"],
                 }
                 for side, data in r["sides"].items()
             },
@@ -262,6 +275,13 @@ def main() -> None:
                 "ours": ours_shipped,
                 "baseline": shipped,
                 "ratio": round(shipped["p99_ms"] / ours_shipped["p99_ms"], 3),
+            },
+            "create_failures": {
+                phase: {
+                    side: sum(r["sides"][side]["create_failures"] for r in result[phase])
+                    for side in ("ours", "baseline")
+                }
+                for phase in ("shipped", "unthrottled")
             },
             "per_round": {
                 "shipped": _per_round(result["shipped"]),
