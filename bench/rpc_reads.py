@@ -95,7 +95,9 @@ async def _measure(
 ) -> tuple[list[float], float]:
     """Latencies (ms) of `count` requests from CONCURRENCY workers, and requests per second."""
     connector = aiohttp.TCPConnector(limit=CONCURRENCY, ssl=ssl_context)
-    async with aiohttp.ClientSession(connector=connector) as session:
+    # No client-side timeout: a slow answer under load is a latency to record, not an error.
+    timeout = aiohttp.ClientTimeout(total=None)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         for i in range(min(WARMUP, count // 10)):
             await request(session, i)
         latencies: list[float] = []
