@@ -48,7 +48,18 @@ PACKAGES = (
     "pydantic",
 )
 # Environment variables that change what a benchmark measures.
-ENVIRONMENT = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "CUDA_VISIBLE_DEVICES", "KUBECONFIG")
+ENVIRONMENT = (
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "CUDA_VISIBLE_DEVICES",
+    "KUBECONFIG",
+    "BENCH_COUNT",
+    "BENCH_ROUNDS",
+    "BENCH_ITERATIONS",
+    "BENCH_SEEDS",
+    "BENCH_GET_REQUESTS",
+    "BENCH_LIST_REQUESTS",
+)
 
 
 def _now() -> str:

@@ -92,7 +92,11 @@ def _provenance(path: Path, r: dict[str, Any]) -> list[str]:
         f"{machine.get('load_average_start')} at the start, {machine.get('load_average_end')} "
         "at the end",
         f"- Result file: `{path.relative_to(REPO)}` (sha256 `{_sha(path)[:16]}`)",
-    ]
+    ] + (
+        [f"- Configuration both sides share: `{json.dumps(r['config']['common'])}`"]
+        if "common" in r.get("config", {})
+        else []
+    )
 
 
 def _rows_of(variants: dict[str, dict[str, Any]], ours: str = "ours") -> list[str]:
