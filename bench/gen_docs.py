@@ -53,6 +53,10 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _relative(path: Path) -> str:
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
+
+
 def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -91,7 +95,7 @@ def _provenance(path: Path, r: dict[str, Any]) -> list[str]:
         f" Python {machine.get('python')}; load average (1, 5, 15 min) "
         f"{machine.get('load_average_start')} at the start, {machine.get('load_average_end')} "
         "at the end",
-        f"- Result file: `{path.relative_to(REPO)}` (sha256 `{_sha(path)[:16]}`)",
+        f"- Result file: `{_relative(path)}` (sha256 `{_sha(path)[:16]}`)",
     ] + (
         [f"- Configuration both sides share: `{json.dumps(r['config']['common'])}`"]
         if "common" in r.get("config", {})
