@@ -129,7 +129,7 @@ class History(ApiModel):
 
 
 class Cost(ApiModel):
-    """Money spent, from the trainer's Decimal ledger. costUsd never exceeds budgetUsd."""
+    """Money spent, from the trainer's Decimal ledger: the true spend (BudgetExceeded if above)."""
 
     cost_usd: Money = Field(default=Decimal("0"), description="US dollars spent so far.")
     budget_usd: Money = Field(default=Decimal("0"), description="spec.config.maxBudgetUsd.")
