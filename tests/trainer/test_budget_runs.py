@@ -171,7 +171,7 @@ def test_calculator_runs_stop_within_the_budget(tmp_path: Path, seed: int) -> No
         "usdPer1kCompletionTokens": "0.05",
         "usdPerToolCall": "0.0005",
     }
-    budget = Decimal("0.1")
+    budget = Decimal("0.2")
     spec = make_spec(
         {
             "nIterations": 40,

@@ -39,6 +39,10 @@ class ConditionType(StrEnum):
     CANCELLED = "Cancelled"
     SUSPENDED = "Suspended"
     BUDGET_EXHAUSTED = "BudgetExhausted"
+    BUDGET_EXCEEDED = "BudgetExceeded"
+    """True when the spend went above maxBudgetUsd (the trainer failed to stop in time)."""
+    SUMMARY_LOST = "SummaryLost"
+    """True when the Job completed but the trainer's final summary could not be read."""
 
 
 class ConditionStatus(StrEnum):

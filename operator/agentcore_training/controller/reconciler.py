@@ -35,6 +35,7 @@ class Reconciler:
         *,
         cancel_grace_seconds: float,
         workers: int = 16,
+        resync_seconds: float = 60.0,
     ) -> None:
         self._client = client
         self._state = state
@@ -47,10 +48,20 @@ class Reconciler:
         self._tasks: list[asyncio.Task[None]] = []
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._workers = workers
+        self._resync_seconds = resync_seconds
         self._background: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._work()) for _ in range(self._workers)]
+        if self._resync_seconds > 0:
+            self._tasks.append(asyncio.create_task(self._resync()))
+
+    async def _resync(self) -> None:
+        """Reconcile every TrainingJob now and then, so that a lost event heals."""
+        while True:
+            await asyncio.sleep(self._resync_seconds)
+            for uid in list(self._state.trainingjobs):
+                self.enqueue(uid)
 
     async def stop(self) -> None:
         for timer in self._timers.values():

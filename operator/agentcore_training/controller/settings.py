@@ -68,6 +68,11 @@ class OperatorSettings(BaseSettings):
         gt=0,
         description="At most one progress status patch per TrainingJob in this interval.",
     )
+    resync_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="Every TrainingJob is reconciled at least this often (0: only on events).",
+    )
     cancel_grace_seconds: float = Field(
         default=30.0,
         ge=0,
