@@ -32,6 +32,7 @@ from agentcore_training.controller.progress import (
 from agentcore_training.controller.state import ClusterState
 from agentcore_training.kube.client import ApiError, KubeClient, path_for
 from agentcore_training.kube.reviews import review_token
+from agentcore_training.rpc.ttlcache import TTLCache
 from agentcore_training.webhook.admission import (
     Denial,
     check_policy,
@@ -48,6 +49,7 @@ MAX_REPORT_BYTES = 64 * 1024
 POD_NAME_EXTRA = "authentication.kubernetes.io/pod-name"
 POD_UID_EXTRA = "authentication.kubernetes.io/pod-uid"
 TOKEN_CACHE_SECONDS = 10.0
+TOKEN_CACHE_SIZE = 10_000
 
 
 @dataclass
@@ -73,21 +75,21 @@ class ProgressService:
     interval: float
     on_written: Callable[[str], None] = lambda _uid: None
     _jobs: dict[str, _JobProgress] = field(default_factory=dict)
-    _reviews: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)
+    _reviews: TTLCache[str, dict[str, Any]] = field(
+        default_factory=lambda: TTLCache(TOKEN_CACHE_SIZE, TOKEN_CACHE_SECONDS)
+    )
 
     async def authenticate(self, token: str) -> dict[str, Any] | None:
         """The TokenReview user of a token minted for the progress audience, or None."""
         key = hashlib.sha256(token.encode()).hexdigest()
         cached = self._reviews.get(key)
-        if cached is not None and time.monotonic() - cached[0] < TOKEN_CACHE_SECONDS:
-            return cached[1]
+        if cached is not None:
+            return cached
         review = await review_token(self.client, token, [labels.PROGRESS_TOKEN_AUDIENCE])
         if not review.authenticated or labels.PROGRESS_TOKEN_AUDIENCE not in review.audiences:
             return None
         user = dict(review.user)
-        if len(self._reviews) > 10_000:
-            self._reviews.clear()
-        self._reviews[key] = (time.monotonic(), user)
+        self._reviews.put(key, user)
         return user
 
     async def pod_of(self, user: dict[str, Any]) -> dict[str, Any] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from importlib import metadata
 from typing import Any
@@ -87,3 +88,9 @@ def document(
     if server_url is not None:
         doc["servers"] = [{"name": "agentcore-rpc", "url": server_url}]
     return doc
+
+
+@functools.cache
+def served_document() -> dict[str, Any]:
+    """The document `rpc.discover` answers with, built once (callers must not change it)."""
+    return document()

@@ -20,6 +20,7 @@ from agentcore_training.api.spec import (
     PricingSpec,
     RewardSpec,
 )
+from agentcore_training.api.status import Cost, History, Progress
 
 MIN_QUERIES = 100
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -161,27 +162,6 @@ class StartGrpoResult(_Result):
     name: str = Field(description="The TrainingJob's name (kubectl get tj NAME).")
 
 
-class ProgressResult(_Result):
-    current_iteration: int
-    total_iterations: int
-    percent_complete: int
-
-
-class CostResult(_Result):
-    """Decimal strings of US dollars; before the trainer reports, cost 0 and the spec's budget."""
-
-    cost_usd: str
-    budget_usd: str
-    budget_remaining_usd: str
-
-
-class HistoryResult(_Result):
-    """The bounded, downsampled reward curve of status.history (empty before any report)."""
-
-    iterations: list[int] = Field(default_factory=list)
-    avg_reward: list[float] = Field(default_factory=list)
-
-
 class GetStatusResult(_Result):
     """Result of training.get_status."""
 
@@ -189,13 +169,25 @@ class GetStatusResult(_Result):
     job_id: str
     agent_id: str
     status: JobStatus
-    progress: ProgressResult
+    progress: Progress = Field(
+        description="status.progress; before the operator reports, 0 of spec.config.nIterations."
+    )
     metrics: dict[str, float | int] = Field(
         description="status.metrics with snake_case keys (avg_reward, loss, kl, ...)."
     )
-    cost: CostResult
+    cost: Cost = Field(
+        description=(
+            "status.cost in decimal strings of US dollars; before the trainer reports, cost 0 "
+            "and the spec's budget."
+        )
+    )
     best_checkpoint_id: str | None
-    history: HistoryResult = Field(description="Added since the original contract.")
+    history: History = Field(
+        description=(
+            "status.history: the bounded, downsampled reward curve (empty before any report). "
+            "Added since the original contract."
+        )
+    )
     namespace: str
     name: str
     created_at: str
