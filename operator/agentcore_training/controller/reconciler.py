@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from agentcore_training.api.resource import API_VERSION, TrainingJob
+from agentcore_training.api.resource import API_VERSION, PLURAL, TrainingJob
 from agentcore_training.controller import metrics
 from agentcore_training.controller.jobs import JobSettings, build_job
 from agentcore_training.controller.phase import Event, Plan, plan
@@ -138,14 +138,9 @@ class Reconciler:
         await self._carry_out(trainingjob, body, result)
 
     async def _get_job(self, namespace: str, name: str) -> dict[str, Any] | None:
-        try:
-            return await self._client.get(
-                path_for("batch/v1", "jobs", namespace=namespace, name=name)
-            )
-        except ApiError as error:
-            if error.not_found:
-                return None
-            raise
+        return await self._client.get_or_none(
+            path_for("batch/v1", "jobs", namespace=namespace, name=name)
+        )
 
     async def _carry_out(self, tj: TrainingJob, body: dict[str, Any], result: Plan) -> None:
         jobs_path = path_for("batch/v1", "jobs", namespace=tj.namespace)
@@ -162,7 +157,7 @@ class Reconciler:
                 f"{jobs_path}/{tj.status.job_name}", {"spec": {"suspend": result.suspend_job}}
             )
         if result.status:
-            path = path_for(API_VERSION, "trainingjobs", namespace=tj.namespace, name=tj.name)
+            path = path_for(API_VERSION, PLURAL, namespace=tj.namespace, name=tj.name)
             updated = await self._client.patch(f"{path}/status", {"status": result.status})
             metrics.STATUS_PATCHES.labels("reconcile").inc()
             self._state.put_trainingjob(updated)

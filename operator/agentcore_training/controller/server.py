@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from agentcore_training import labels
 from agentcore_training.api.contract import ProgressAnswer, ProgressReport, ProgressState
-from agentcore_training.api.resource import API_VERSION, TrainingJob
+from agentcore_training.api.resource import API_VERSION, PLURAL, TrainingJob
 from agentcore_training.controller import metrics
 from agentcore_training.controller.progress import (
     Accepted,
@@ -103,14 +103,11 @@ class ProgressService:
         namespace, pod_name = parts[2], str(pod_names[0])
         pod = self.state.find_pod(namespace, pod_name)
         if pod is None:
-            try:
-                pod = await self.client.get(
-                    path_for("v1", "pods", namespace=namespace, name=pod_name)
-                )
-            except ApiError as error:
-                if error.not_found:
-                    return None
-                raise
+            pod = await self.client.get_or_none(
+                path_for("v1", "pods", namespace=namespace, name=pod_name)
+            )
+            if pod is None:
+                return None
         pod_labels = pod["metadata"].get("labels") or {}
         if pod_uids and pod["metadata"].get("uid") != pod_uids[0]:
             return None
@@ -165,9 +162,7 @@ class ProgressService:
         if report is None:
             return
         trainingjob = TrainingJob.model_validate(body)
-        path = path_for(
-            API_VERSION, "trainingjobs", namespace=trainingjob.namespace, name=trainingjob.name
-        )
+        path = path_for(API_VERSION, PLURAL, namespace=trainingjob.namespace, name=trainingjob.name)
         progress.last_write = time.monotonic()
         try:
             updated = await self.client.patch(
@@ -247,14 +242,9 @@ async def _judge(
     if denial is not None or spec.queries.config_map_ref is None:
         return denial
     name = spec.queries.config_map_ref.name
-    try:
-        configmap: dict[str, Any] | None = await client.get(
-            path_for("v1", "configmaps", namespace=namespace, name=name)
-        )
-    except ApiError as error:
-        if not error.not_found:
-            raise
-        configmap = None
+    configmap = await client.get_or_none(
+        path_for("v1", "configmaps", namespace=namespace, name=name)
+    )
     return check_queries(spec, namespace, configmap, min_queries=min_queries)
 
 

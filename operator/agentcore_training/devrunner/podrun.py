@@ -225,19 +225,13 @@ class PodRun:
             ("secrets", needs.secrets, secrets),
         ):
             for name in names:
-                found = await self._get(path_for("v1", plural, namespace=self.namespace, name=name))
+                found = await self._client.get_or_none(
+                    path_for("v1", plural, namespace=self.namespace, name=name)
+                )
                 if found is not None:
                     into[name] = found
         tokens = {key: await self._token(needs.service_account, key) for key in needs.tokens}
         return Fetched(config_maps, secrets, tokens)
-
-    async def _get(self, path: str) -> dict[str, Any] | None:
-        try:
-            return await self._client.get(path)
-        except ApiError as error:
-            if error.not_found:
-                return None
-            raise
 
     async def _token(self, service_account: str, key: TokenKey) -> str:
         if not service_account:
