@@ -20,6 +20,12 @@ from agentcore_training.controller.operator import Operator
 from agentcore_training.controller.settings import OperatorSettings
 
 OPERATOR = "operator"
+SETTINGS = "settings"
+
+
+def memo_of(settings: OperatorSettings) -> kopf.Memo:
+    """The root memo of `kopf.operator`: the settings, read once by `agentcore-operator`."""
+    return kopf.Memo({SETTINGS: settings})
 
 
 def _operator(memo: kopf.Memo) -> Operator:
@@ -33,7 +39,7 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> N
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
     settings.batching.worker_limit = 64
-    memo[OPERATOR] = await Operator.start(OperatorSettings())
+    memo[OPERATOR] = await Operator.start(cast(OperatorSettings, memo[SETTINGS]))
 
 
 @kopf.on.cleanup()

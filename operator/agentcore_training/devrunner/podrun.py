@@ -49,7 +49,7 @@ class Ending(Enum):
 
 
 @dataclass
-class Settings:
+class RunContext:
     """What every PodRun shares."""
 
     workdir: Path
@@ -60,7 +60,7 @@ class Settings:
 class PodRun:
     """Runs one Pod once. The runner feeds it watch events (`update`, `gone`) and `stop`."""
 
-    def __init__(self, client: KubeClient, pod: Mapping[str, Any], settings: Settings) -> None:
+    def __init__(self, client: KubeClient, pod: Mapping[str, Any], settings: RunContext) -> None:
         self._client = client
         self._settings = settings
         self._log = settings.logger

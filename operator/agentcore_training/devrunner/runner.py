@@ -8,7 +8,7 @@ import contextlib
 from collections.abc import Mapping
 from typing import Any
 
-from agentcore_training.devrunner.podrun import PodRun, Settings
+from agentcore_training.devrunner.podrun import PodRun, RunContext
 from agentcore_training.kube.client import KubeClient
 from agentcore_training.kube.pods import pods_path
 from agentcore_training.kube.watch import list_then_watch
@@ -23,7 +23,7 @@ class DevRunner:
     def __init__(
         self,
         client: KubeClient,
-        settings: Settings,
+        settings: RunContext,
         *,
         namespace: str | None,
         selector: str,
