@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from agentcore_training.api.timestamps import rfc3339
-from agentcore_training.devrunner.podspec import LOOPBACK_IP
+from agentcore_training.devrunner.podmodel import LOOPBACK_IP
 
 MAX_TERMINATION_MESSAGE_BYTES = 4096  # what a kubelet reads of the termination-message file
 FALLBACK_LOG_LINES = 80  # FallbackToLogsOnError: the kubelet's tail of the container log
