@@ -28,7 +28,7 @@ from agentcore_training.devrunner.podrun import RunContext
 from agentcore_training.devrunner.podspec import base_env
 from agentcore_training.devrunner.runner import DevRunner
 from agentcore_training.kube.client import KubeClient
-from agentcore_training.kube.pods import get_pod
+from agentcore_training.kube.pods import pods_path
 from tests.support.cluster import Cluster
 
 RUNNER_SCRIPT = Path(sys.executable).parent / "agentcore-dev-runner"
@@ -341,7 +341,7 @@ async def test_in_process_runner_honours_active_deadline(
         try:
             async with asyncio.timeout(30):
                 while True:
-                    got = await get_pod(client, namespace, "deadline")
+                    got = await client.get_or_none(pods_path(namespace, "deadline"))
                     assert got is not None
                     if got.get("status", {}).get("phase") == "Failed":
                         break

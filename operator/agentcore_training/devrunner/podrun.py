@@ -66,7 +66,6 @@ class PodRun:
         self._stopping = asyncio.Event()  # the runner stops
         self._start_time = datetime.now(UTC)
         self._api = PodApi(client, self.namespace, self.name, self.uid)
-        self.pid: int | None = None
 
     @property
     def key(self) -> str:
@@ -110,7 +109,6 @@ class PodRun:
                 )
             )
             return
-        self.pid = process.pid
         started_at = datetime.now(UTC)
         container = status.ContainerInfo(
             plan.container_name, plan.image, f"dev-runner://{process.pid}"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping
 from typing import Any
 
 from agentcore_training.devrunner.podrun import PodRun, RunContext
@@ -37,11 +36,6 @@ class DevRunner:
         self._runs: dict[str, PodRun] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self.synced = asyncio.Event()  # set after the first successful list
-
-    @property
-    def runs(self) -> Mapping[str, PodRun]:
-        """The runs in progress, by pod uid."""
-        return self._runs
 
     async def run(self, stop: asyncio.Event) -> None:
         """Watch until `stop` is set; then stop every process and report its pod."""

@@ -1,4 +1,4 @@
-"""Pod requests a kubelet makes: get, the status subresource, confirm deletion (list and
+"""Pod requests a kubelet makes: the status subresource, confirm deletion (list and
 watch: kube/watch.py)."""
 
 from __future__ import annotations
@@ -12,11 +12,6 @@ from agentcore_training.kube.client import ApiError, KubeClient, path_for
 def pods_path(namespace: str | None = None, name: str | None = None) -> str:
     """The Pods collection (all namespaces when `namespace` is None) or one Pod."""
     return path_for("v1", "pods", namespace=namespace, name=name)
-
-
-async def get_pod(client: KubeClient, namespace: str, name: str) -> dict[str, Any] | None:
-    """The Pod, or None when it is gone."""
-    return await client.get_or_none(pods_path(namespace, name))
 
 
 async def patch_pod_status(
