@@ -8,7 +8,9 @@ from enum import StrEnum
 from typing import Literal
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings
+
+from agentcore_training.cli_settings import command_line_settings
 
 
 class WebhookMode(StrEnum):
@@ -23,13 +25,7 @@ class OperatorSettings(BaseSettings):
     """Every knob of the operator. Each field is the variable AGENTCORE_OPERATOR_<NAME> and
     the flag --<name> (dashes for underscores)."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="AGENTCORE_OPERATOR_",
-        frozen=True,
-        cli_prog_name="agentcore-operator",
-        cli_kebab_case=True,
-        cli_implicit_flags=True,
-    )
+    model_config = command_line_settings("AGENTCORE_OPERATOR_", "agentcore-operator")
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Level of the operator's log."

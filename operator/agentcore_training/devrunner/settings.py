@@ -7,22 +7,17 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings
 
 from agentcore_training import labels
+from agentcore_training.cli_settings import command_line_settings
 
 
 class DevRunnerSettings(BaseSettings):
     """Every knob of `agentcore-dev-runner`. Each field is the flag --<name> (dashes for
     underscores) and the variable AGENTCORE_DEVRUNNER_<NAME>."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="AGENTCORE_DEVRUNNER_",
-        frozen=True,
-        cli_prog_name="agentcore-dev-runner",
-        cli_kebab_case=True,
-        cli_implicit_flags=True,
-    )
+    model_config = command_line_settings("AGENTCORE_DEVRUNNER_", "agentcore-dev-runner")
 
     kubeconfig: str | None = Field(
         default=None, description="kubeconfig file; unset: $KUBECONFIG, else ~/.kube/config."
