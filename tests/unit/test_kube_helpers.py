@@ -91,3 +91,13 @@ def test_list_items_get_the_kind_lists_leave_out() -> None:
         {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "b"}},
     ]
     assert items_of({"items": None}) == []
+
+
+def test_the_models_api_version_literal_is_api_version() -> None:
+    # A Literal must be spelled out for mypy; this keeps it equal to the one constant.
+    from typing import get_args
+
+    from agentcore_training.api.resource import API_VERSION, TrainingJob
+
+    assert get_args(TrainingJob.model_fields["api_version"].annotation) == (API_VERSION,)
+    assert TrainingJob.model_fields["api_version"].default == API_VERSION
