@@ -15,6 +15,7 @@ from agentcore_training.api.resource import TrainingJob
 from agentcore_training.rpc import errors, manifests, openrpc, params, results
 from agentcore_training.rpc.errors import RpcError
 from agentcore_training.rpc.identity import Principal, map_claims
+from agentcore_training.rpc.protocol import Method, by_name, dumps
 from agentcore_training.rpc.schemas import ListJobsResult
 from agentcore_training.rpc.settings import ShimSettings
 from agentcore_training.rpc.store import JobStore, from_api
@@ -177,7 +178,11 @@ def test_invalid_job_ids(value: Any) -> None:
 
 
 def test_job_id_missing_and_normalised() -> None:
-    assert rpc_error(params.parse_job_ref, {}).message == "Missing required parameter: job_id"
+    assert rpc_error(params.parse_job_ref, {}).message == "Parameter required: job_id"
+    assert (
+        rpc_error(params.parse_job_ref, {"namespace": "a"}).message
+        == "Missing required parameter: job_id"
+    )
     assert params.parse_job_ref({"job_id": UID.upper()}).job_id == UID
 
 
@@ -221,6 +226,7 @@ def test_manifests() -> None:
         "agentId": "bot",
         "queries": {"configMapRef": {"name": "bot-x-queries", "key": "queries.jsonl"}},
         "config": {"nIterations": 3},
+        "reward": {"field": "answer"},  # picked from the queries: the resource stays explicit
     }
     assert tj["metadata"]["labels"][labels.AGENT_ID] == "bot"
     defaults = params.parse_start_grpo({"agent_id": "bot", "training_queries": queries()})
@@ -268,26 +274,32 @@ def test_a_phase_the_models_do_not_know_is_refused() -> None:
         trainingjob(phase="Weird")
 
 
+def wire(result: Any) -> Any:
+    """A result as a client reads it: the JSON the dispatcher writes, parsed."""
+    return json.loads(dumps(result.to_json()))
+
+
 def test_results_before_the_operator_reports() -> None:
     tj = trainingjob()
-    assert results.start_result(tj).to_json() == {
+    assert wire(results.start_result(tj)) == {
         "success": True,
         "job_id": UID,
         "agent_id": "support-bot",
         "status": "queued",
         "total_iterations": 20,
-        "budget_usd": "2.50",
+        "budget_usd": 2.5,
         "created_at": "2026-11-30T10:00:00Z",
         "namespace": "team-a",
         "name": "support-bot-abcde",
     }
-    status = results.status_result(tj).to_json()
+    assert b'"budget_usd":2.50,' in dumps(results.start_result(tj).to_json())
+    status = wire(results.status_result(tj))
     assert status["progress"] == {
         "current_iteration": 0,
         "total_iterations": 20,
         "percent_complete": 0,
     }
-    assert status["cost"] == {"cost_usd": "0", "budget_usd": "2.50", "budget_remaining_usd": "2.50"}
+    assert status["cost"] == {"cost_usd": 0, "budget_usd": 2.5, "budget_remaining_usd": 2.5}
     assert status["metrics"] == {}
     assert status["best_checkpoint_id"] is None
     assert status["history"] == {"iterations": [], "avg_reward": []}
@@ -303,7 +315,7 @@ def test_status_result_of_a_running_job() -> None:
         history={"iterations": [1, 2], "avgReward": [0.1, 0.3]},
         bestCheckpointId="ckpt-5",
     )
-    result = results.status_result(tj).to_json()
+    result = wire(results.status_result(tj))
     assert set(result) >= {
         "success",
         "job_id",
@@ -317,11 +329,9 @@ def test_status_result_of_a_running_job() -> None:
     assert result["status"] == "running"
     assert result["progress"]["percent_complete"] == 25
     assert result["metrics"] == {"avg_reward": 0.5, "clip_ratio": 0.1, "tokens": 1200}
-    assert result["cost"] == {
-        "cost_usd": "0.40",
-        "budget_usd": "2.50",
-        "budget_remaining_usd": "2.10",
-    }
+    assert result["cost"] == {"cost_usd": 0.4, "budget_usd": 2.5, "budget_remaining_usd": 2.1}
+    exact = dumps(results.status_result(tj).to_json())
+    assert b'"cost_usd":0.40,"budget_usd":2.50,"budget_remaining_usd":2.10' in exact
     assert result["history"] == {"iterations": [1, 2], "avg_reward": [0.1, 0.3]}
     assert result["best_checkpoint_id"] == "ckpt-5"
 
@@ -537,7 +547,81 @@ def test_start_grpo_takes_the_other_spec_sections() -> None:
     )
     spec = manifests.trainingjob_manifest("calc-x", "ns", given, "alice")["spec"]
     assert spec["policy"] == {"warmStartSteps": 200}
-    assert spec["reward"] == {"type": "numeric", "tolerance": 0.5}
+    assert spec["reward"] == {"type": "numeric", "tolerance": 0.5, "field": "answer"}
     assert spec["pricing"] == {"usdPer1kCompletionTokens": "0.002"}
     assert spec["environment"] == {"type": "calculator", "malformedPenalty": 0.5}
     assert "config" not in spec
+
+
+def outcomes(*shapes: dict[str, Any]) -> list[dict[str, Any]]:
+    """100 queries whose expected_outcomes cycle through `shapes`."""
+    return [{"query": f"task {i}", "expected_outcome": shapes[i % len(shapes)]} for i in range(100)]
+
+
+@pytest.mark.parametrize(
+    ("shapes", "field"),
+    [
+        (({"success": True, "result": "test"},), "result"),
+        (({"answer": "Paris", "correct": True},), "answer"),
+        (({"expected": 3, "target": "x"},), "expected"),
+        (({"answer": "4", "output": 4}, {"output": 5}), "output"),
+    ],
+)
+def test_the_reward_field_is_picked_from_free_form_outcomes(
+    shapes: tuple[dict[str, Any], ...], field: str
+) -> None:
+    parsed = params.parse_start_grpo({"agent_id": "bot", "training_queries": outcomes(*shapes)})
+    assert parsed.reward is not None
+    assert parsed.reward.field == field
+    spec = manifests.trainingjob_manifest("bot-x", "ns", parsed, "alice")["spec"]
+    assert spec["reward"] == {"field": field}
+
+
+def test_a_named_reward_field_or_a_python_reward_is_kept() -> None:
+    queries_ = outcomes({"test_passed": True, "execution_time_ms": 100})
+    named = params.parse_start_grpo(
+        {"agent_id": "bot", "training_queries": queries_, "reward": {"field": "x"}}
+    )
+    assert named.reward is not None
+    assert named.reward.field == "x"
+    python = params.parse_start_grpo(
+        {
+            "agent_id": "bot",
+            "training_queries": queries_,
+            "reward": {"type": "python", "entry_point": "m:f"},
+        }
+    )
+    assert python.reward is not None
+    assert "field" not in python.reward.model_fields_set
+
+
+@pytest.mark.parametrize(
+    ("shapes", "found", "hint"),
+    [
+        (
+            ({"test_passed": True, "execution_time_ms": 100},),
+            "execution_time_ms, test_passed",
+            '"reward": {"field": "execution_time_ms"}',
+        ),
+        (({"answer": "a"}, {"result": "b"}), "answer, result", '"type": "python"'),
+        (({"answer": True},), "answer", '"type": "python"'),
+    ],
+)
+def test_no_reward_field_is_refused_naming_the_keys_and_the_reward_param(
+    shapes: tuple[dict[str, Any], ...], found: str, hint: str
+) -> None:
+    error = rpc_error(
+        params.parse_start_grpo, {"agent_id": "bot", "training_queries": outcomes(*shapes)}
+    )
+    assert error.code == -32602
+    assert f"the keys found are {found}." in error.message
+    assert "reward param" in error.message
+    assert hint in error.message
+
+
+@pytest.mark.parametrize("given", [{}, None, []], ids=["empty-object", "null", "empty-array"])
+def test_empty_params_keep_the_original_messages(given: Any) -> None:
+    as_dict = by_name(Method("m", lambda *_: None), given)  # type: ignore[arg-type, return-value]
+    error = rpc_error(params.parse_start_grpo, as_dict)
+    assert error.message == "Parameters required: agent_id, training_queries"
+    assert rpc_error(params.parse_job_ref, as_dict).message == "Parameter required: job_id"

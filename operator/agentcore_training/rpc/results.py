@@ -11,7 +11,6 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from agentcore_training.api.money import format_money
 from agentcore_training.api.resource import TrainingJob
 from agentcore_training.api.status import Cost, History, Phase, Progress
 from agentcore_training.rpc import errors
@@ -73,7 +72,7 @@ def start_result(trainingjob: TrainingJob) -> StartGrpoResult:
         agent_id=trainingjob.spec.agent_id,
         status=status_of(trainingjob),
         total_iterations=progress_of(trainingjob).total_iterations,
-        budget_usd=format_money(trainingjob.spec.config.max_budget_usd),
+        budget_usd=trainingjob.spec.config.max_budget_usd,
         created_at=created_at(trainingjob),
         namespace=trainingjob.namespace,
         name=trainingjob.name,

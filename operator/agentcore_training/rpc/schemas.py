@@ -7,9 +7,10 @@ The OpenRPC document (`rpc.discover`) is generated from these models.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from agentcore_training.api.spec import (
     AGENT_ID_PATTERN,
@@ -23,6 +24,8 @@ from agentcore_training.api.spec import (
 from agentcore_training.api.status import Cost, History, Progress
 
 MIN_QUERIES = 100
+MONEY_NUMBER_SCHEMA: dict[str, Any] = {"type": "number", "minimum": 0}
+"""How money appears in the results of the original methods (the original returned floats)."""
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
 JobStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
@@ -37,7 +40,12 @@ class _Result(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     def to_json(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        """The result for protocol.dumps: money stays Decimal, written as a JSON number."""
+        return self.model_dump(mode="python")
+
+
+ResultMoney = Annotated[Decimal, WithJsonSchema(MONEY_NUMBER_SCHEMA)]
+"""US dollars in a result: a JSON number with the Decimal's exact digits."""
 
 
 _NAMESPACE_DESCRIPTION = (
@@ -156,7 +164,9 @@ class StartGrpoResult(_Result):
     agent_id: str
     status: JobStatus
     total_iterations: int
-    budget_usd: str = Field(description="spec.config.maxBudgetUsd, a decimal string.")
+    budget_usd: ResultMoney = Field(
+        description="spec.config.maxBudgetUsd: a JSON number with the Decimal's exact digits."
+    )
     created_at: str = Field(description="metadata.creationTimestamp (RFC 3339).")
     namespace: str
     name: str = Field(description="The TrainingJob's name (kubectl get tj NAME).")
@@ -177,8 +187,8 @@ class GetStatusResult(_Result):
     )
     cost: Cost = Field(
         description=(
-            "status.cost in decimal strings of US dollars; before the trainer reports, cost 0 "
-            "and the spec's budget."
+            "status.cost: US dollars as JSON numbers written from the Decimals with their exact "
+            "digits; before the trainer reports, cost 0 and the spec's budget."
         )
     )
     best_checkpoint_id: str | None
