@@ -60,15 +60,22 @@ docs: venv ## Regenerate docs/reference/ (configuration and JSON-RPC) from the c
 	$(PY) tools/gen_reference.py
 
 .PHONY: controlplane
-controlplane: ## Build kube-apiserver, kube-controller-manager, kubectl and etcd once (cached by version)
+controlplane: ## Build kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kubectl and etcd once (cached by version)
 	@bash tools/controlplane/build.sh >/dev/null
 
+.PHONY: node-deps
+node-deps: ## Install the Debian packages of a real node when missing (containerd, runc, CNI plugins, umoci; root)
+	@bash tools/node/deps.sh
+
+NODE ?= 0
 .PHONY: cluster-up
-cluster-up: controlplane ## Start a local control plane on loopback, with the CRD installed
+cluster-up: controlplane ## Start a local control plane on loopback, with the CRD installed (NODE=1: and a real node)
 	@CRD_DIR=crds bash tools/controlplane/up.sh $(CLUSTER_STATE)
+	@if [ "$(NODE)" = 1 ]; then bash tools/node/up.sh $(CLUSTER_STATE); fi
 
 .PHONY: cluster-down
-cluster-down: ## Stop the control plane that cluster-up started
+cluster-down: ## Stop the control plane that cluster-up started (and its node)
+	@bash tools/node/down.sh $(CLUSTER_STATE)
 	@bash tools/controlplane/down.sh $(CLUSTER_STATE)
 
 .PHONY: unit

@@ -1,5 +1,7 @@
 """Generate docs/reference/ from the code: the TrainingJob configuration (from the CRD the
-pydantic models generate) and the JSON-RPC reference (from the OpenRPC document).
+pydantic models generate), the JSON-RPC reference (from the OpenRPC document), and the
+settings of every component (every pydantic class named `*Settings` in the package, found
+by reading the sources, so a class added later appears after `make docs`).
 
     python tools/gen_reference.py            # write docs/reference/*.md (`make docs`)
     python tools/gen_reference.py --check    # exit 1 when they are stale (in `make test`)
@@ -8,12 +10,23 @@ pydantic models generate) and the JSON-RPC reference (from the OpenRPC document)
 from __future__ import annotations
 
 import argparse
+import ast
 import difflib
+import enum
+import importlib
 import json
 import sys
+import types
+import typing
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
+from pydantic_settings import BaseSettings
+
+import agentcore_training
 from agentcore_training.api.crd import build_crd
 from agentcore_training.rpc.errors import CODES
 from agentcore_training.rpc.openrpc import document
@@ -136,10 +149,103 @@ def jsonrpc() -> str:
     return "\n".join(lines)
 
 
+def settings_classes(
+    root: Path = Path(agentcore_training.__file__).parent, package: str = "agentcore_training"
+) -> list[type[BaseModel]]:
+    """The pydantic classes named `*Settings` defined in the package's modules under `root`
+    (plain dataclasses such as a component's internal parameters are not settings)."""
+    found: list[type[BaseModel]] = []
+    for path in sorted(root.rglob("*.py")):
+        tree = ast.parse(path.read_text(), str(path))
+        names = [
+            node.name
+            for node in tree.body
+            if isinstance(node, ast.ClassDef) and node.name.endswith("Settings")
+        ]
+        if not names:
+            continue
+        parts = path.relative_to(root).with_suffix("").parts
+        module = importlib.import_module(".".join((package, *parts)).removesuffix(".__init__"))
+        for name in names:
+            cls = getattr(module, name)
+            if isinstance(cls, type) and issubclass(cls, BaseModel):
+                found.append(cls)
+    return found
+
+
+def _type_name(annotation: Any) -> str:
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(arg) for arg in typing.get_args(annotation))
+    if origin is typing.Literal:
+        return " \\| ".join(f"`{arg}`" for arg in typing.get_args(annotation))
+    if origin is not None:
+        args = ", ".join(_type_name(arg) for arg in typing.get_args(annotation))
+        return f"{getattr(origin, '__name__', str(origin))}[{args}]"
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return " \\| ".join(f"`{member.value}`" for member in annotation)
+    if annotation is type(None):
+        return "null"
+    return getattr(annotation, "__name__", str(annotation))
+
+
+def _default(field: FieldInfo) -> str:
+    if field.default_factory is not None:
+        value = field.default_factory()  # type: ignore[call-arg]
+    elif field.default is PydanticUndefined:
+        return "required"
+    else:
+        value = field.default
+    if isinstance(value, enum.Enum):
+        value = value.value
+    if value is None:
+        return "unset"
+    return f"`{json.dumps(value, default=str)}`".replace("|", "\\|")
+
+
+def _settings_section(cls: type[BaseModel]) -> str:
+    prefix = str(cls.model_config.get("env_prefix", ""))
+    if not issubclass(cls, BaseSettings):
+        prefix = str(getattr(sys.modules[cls.__module__], "ENV_PREFIX", prefix))
+    flags = bool(cls.model_config.get("cli_prog_name"))
+    doc = " ".join((cls.__doc__ or "").split())
+    program = cls.model_config.get("cli_prog_name")
+    lines = [
+        f"## `{cls.__name__}` (`{cls.__module__.removeprefix('agentcore_training.')}`)\n",
+        doc + (f" Program: `{program}`." if program else "") + "\n",
+        "| setting | environment variable | "
+        + ("flag | " if flags else "")
+        + "type | default | description |",
+        "|---|---|" + ("---|" if flags else "") + "---|---|---|",
+    ]
+    for name, field in cls.model_fields.items():
+        description = " ".join(str(field.description or "").split()).replace("|", "\\|")
+        flag = f"`--{name.replace('_', '-')}` | " if flags else ""
+        variable = f"`{prefix}{name.upper()}`" if prefix else ""
+        lines.append(
+            f"| `{name}` | {variable} | {flag}{_type_name(field.annotation)} | "
+            f"{_default(field)} | {description} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def settings() -> str:
+    classes = sorted(settings_classes(), key=lambda cls: (cls.__module__, cls.__name__))
+    return (
+        HEADER
+        + "# Settings reference\n\n"
+        + "Every setting of every component, from the one settings class each reads "
+        + "(pydantic-settings). A flag, where a component has flags, wins over its "
+        + "environment variable.\n\n"
+        + "\n".join(_settings_section(cls) for cls in classes)
+    )
+
+
 def generated() -> dict[Path, str]:
     return {
         REFERENCE / "configuration.md": configuration(),
         REFERENCE / "jsonrpc.md": jsonrpc(),
+        REFERENCE / "settings.md": settings(),
     }
 
 

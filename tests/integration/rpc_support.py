@@ -17,8 +17,8 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 
 from agentcore_training.kube.client import KubeClient
-from agentcore_training.rpc.app import SHIM, create_app
-from agentcore_training.rpc.settings import Settings
+from agentcore_training.rpc.app import READY, create_app
+from agentcore_training.rpc.settings import ShimSettings
 from tests.support.cluster import Cluster
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,14 +37,13 @@ def queries(n: int = 100) -> list[dict[str, Any]]:
 @asynccontextmanager
 async def running_shim(cluster: Cluster, **overrides: Any) -> AsyncIterator[str]:
     """The shim in process, served on a free loopback port; its base URL, once ready."""
-    settings = Settings(token_audiences=[AUDIENCE], **overrides)
+    settings = ShimSettings(token_audiences=[AUDIENCE], **overrides)
     client = await KubeClient.connect(str(cluster.kubeconfig))
     app = create_app(settings, client=client)
     try:
         async with TestServer(app, host="127.0.0.1") as server:
-            shim = app[SHIM]
             deadline = time.monotonic() + 30
-            while not shim.ready():
+            while not app[READY]():
                 assert time.monotonic() < deadline, "the shim's cache did not sync in 30 s"
                 await asyncio.sleep(0.05)
             yield str(server.make_url("")).rstrip("/")

@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from agentcore_training import labels
-from agentcore_training.devrunner.podrun import Settings
+from agentcore_training.devrunner.podrun import RunContext
 from agentcore_training.devrunner.podspec import base_env
 from agentcore_training.devrunner.runner import DevRunner
 from agentcore_training.kube.client import KubeClient
-from agentcore_training.kube.pods import get_pod
+from agentcore_training.kube.pods import pods_path
 from tests.support.cluster import Cluster
 
 RUNNER_SCRIPT = Path(sys.executable).parent / "agentcore-dev-runner"
@@ -329,7 +329,7 @@ async def test_in_process_runner_honours_active_deadline(
     run = f"{RUN_ID}-deadline"
     pod = _pod("deadline", ["sleep", "300"], _own_labels(run), activeDeadlineSeconds=2)
     _apply(cluster, namespace, pod)
-    settings = Settings(
+    settings = RunContext(
         workdir=tmp_path,
         base_env=base_env(os.environ, str(Path(sys.executable).parent)),
         logger=logging.getLogger("test.devrunner"),
@@ -341,7 +341,7 @@ async def test_in_process_runner_honours_active_deadline(
         try:
             async with asyncio.timeout(30):
                 while True:
-                    got = await get_pod(client, namespace, "deadline")
+                    got = await client.get_or_none(pods_path(namespace, "deadline"))
                     assert got is not None
                     if got.get("status", {}).get("phase") == "Failed":
                         break

@@ -60,7 +60,7 @@ async def test_start_status_list_cancel(
         "agent_id": "support-bot",
         "status": "queued",
         "total_iterations": 3,
-        "budget_usd": "10.00",
+        "budget_usd": 10.0,
         "created_at": started["created_at"],
         "namespace": namespace,
         "name": started["name"],
@@ -76,11 +76,7 @@ async def test_start_status_list_cancel(
         "total_iterations": 3,
         "percent_complete": 0,
     }
-    assert status["cost"] == {
-        "cost_usd": "0",
-        "budget_usd": "10.00",
-        "budget_remaining_usd": "10.00",
-    }
+    assert status["cost"] == {"cost_usd": 0, "budget_usd": 10.0, "budget_remaining_usd": 10.0}
     assert status["best_checkpoint_id"] is None
     assert status["agent_id"] == "support-bot"
 
@@ -130,7 +126,7 @@ async def test_defaults_when_config_is_omitted(
     started = await result(
         base, token, "training.start_grpo", {"agent_id": "bot", "training_data": queries()}
     )
-    assert (started["total_iterations"], started["budget_usd"]) == (10, "10.00")
+    assert (started["total_iterations"], started["budget_usd"]) == (10, 10.0)
     config = get(cluster, namespace, "trainingjob", started["name"])["spec"]["config"]
     assert (config["nIterations"], config["maxBudgetUsd"], config["checkpointInterval"]) == (
         10,
@@ -196,10 +192,11 @@ async def test_deleting_the_job_deletes_its_queries(
             -32602,
             "Invalid config.learning_rate",
         ),
-        ("training.get_status", {}, -32602, "Missing required parameter: job_id"),
+        ("training.get_status", {}, -32602, "Parameter required: job_id"),
+        ("training.get_status", {"namespace": "x"}, -32602, "Missing required parameter: job_id"),
         ("training.get_status", {"job_id": "job-42"}, -32602, "Invalid job_id format: job-42"),
         ("training.get_status", [UNKNOWN], -32001, f"Job {UNKNOWN} not found"),
-        ("training.cancel", {}, -32602, "Missing required parameter: job_id"),
+        ("training.cancel", {}, -32602, "Parameter required: job_id"),
         ("training.cancel", ["42"], -32602, "Invalid job_id format: 42"),
         ("training.cancel", {"job_id": UNKNOWN}, -32001, f"Job {UNKNOWN} not found"),
         ("training.nope", {}, -32601, "Method not found"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,14 @@ from agentcore_training.trainer.config import parse_options
 from agentcore_training.trainer.errors import BadInputError
 from agentcore_training.trainer.queries import parse_queries
 from tests.trainer.conftest import addition_queries, make_spec, write_inputs
+
+
+@pytest.fixture(autouse=True)
+def _no_trainer_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The options are read from the environment: none of the caller's leaks in."""
+    for name in list(os.environ):
+        if name.startswith(("AGENTCORE_", "POD_NAME")):
+            monkeypatch.delenv(name)
 
 
 def test_queries_as_json_lines_and_as_a_json_list() -> None:
@@ -43,11 +52,10 @@ def test_one_query_is_enough_on_a_laptop() -> None:
     assert len(parse_queries(json.dumps(addition_queries(1)), "x")) == 1
 
 
-def test_options_from_flags_and_from_env(tmp_path: Path) -> None:
+def test_options_from_flags_and_from_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     spec_path, queries_path = write_inputs(tmp_path, make_spec())
     options = parse_options(
         ["--spec", str(spec_path), "--queries", str(queries_path), "--checkpoint-dir", "c"],
-        env={},
     )
     assert options.spec.agent_id == "adder"
     assert options.progress_url is None
@@ -60,7 +68,9 @@ def test_options_from_flags_and_from_env(tmp_path: Path) -> None:
         "AGENTCORE_JOB_ID": "7d0c",
         "POD_NAME": "adder-abc",
     }
-    options = parse_options([], env=env)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    options = parse_options([])
     assert options.spec.config.n_iterations == 10  # the CRD's defaults
     assert options.progress_url == "https://operator:8443/progress"
     assert options.token_file == Path("/var/run/token")
@@ -74,9 +84,7 @@ def test_a_whole_trainingjob_object_is_accepted(tmp_path: Path) -> None:
         "apiVersion: training.agentcore.dev/v1alpha1\nkind: TrainingJob\n"
         "spec: {agentId: a, queries: {configMapRef: {name: q}}}\n"
     )
-    options = parse_options(
-        ["--spec", str(path), "--queries", "q", "--checkpoint-dir", "c"], env={}
-    )
+    options = parse_options(["--spec", str(path), "--queries", "q", "--checkpoint-dir", "c"])
     assert options.spec.agent_id == "a"
 
 
@@ -97,12 +105,12 @@ def test_a_bad_spec_is_one_clear_error(tmp_path: Path, spec_text: str, message: 
     path = tmp_path / "spec.json"
     path.write_text(spec_text)
     with pytest.raises(BadInputError, match=message):
-        parse_options(["--spec", str(path), "--queries", "q", "--checkpoint-dir", "c"], env={})
+        parse_options(["--spec", str(path), "--queries", "q", "--checkpoint-dir", "c"])
 
 
 def test_missing_inputs_name_the_flag_and_the_variable() -> None:
     with pytest.raises(BadInputError, match="AGENTCORE_SPEC_FILE"):
-        parse_options([], env={})
+        parse_options([])
 
 
 def test_termination_summary_fits_in_4_kib() -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from agentcore_training.rpc.errors import RpcError
-from agentcore_training.rpc.protocol import Dispatcher
+from agentcore_training.rpc.protocol import Dispatcher, Observer
 
 Context = str
 NOTIFIED: list[tuple[str, dict[str, Any]]] = []
@@ -54,8 +54,8 @@ async def not_json(params: dict[str, Any], _: Context) -> Any:
     return {1, 2}
 
 
-def dispatcher(max_batch: int = 100) -> Dispatcher[Context]:
-    registry: Dispatcher[Context] = Dispatcher(max_batch=max_batch)
+def dispatcher(max_batch: int = 100, observer: Observer | None = None) -> Dispatcher[Context]:
+    registry: Dispatcher[Context] = Dispatcher(max_batch=max_batch, observer=observer)
     registry.add("subtract", subtract, ("minuend", "subtrahend"))
     registry.add("sum", sum_, ("a", "b", "c", "d", "e"))
     registry.add("update", update, ("a", "b", "c", "d", "e"))

@@ -126,6 +126,60 @@ def test_budget_exhaustion_completes_with_its_condition() -> None:
     assert result.status["progress"]["currentIteration"] == 4
 
 
+def _running_at(iteration: int, cost: str) -> dict[str, Any]:
+    """A queued status after progress reports took it to `iteration` and `cost`."""
+    status = _queued()
+    status["progress"] = {
+        "currentIteration": iteration,
+        "totalIterations": 10,
+        "percentComplete": iteration * 10,
+    }
+    status["cost"] = {"costUsd": cost, "budgetUsd": "10.00", "budgetRemainingUsd": "9"}
+    return status
+
+
+def test_a_completed_job_without_a_summary_keeps_the_last_reported_progress() -> None:
+    """The old planner wrote 100 % and "the budget held" here: a completion it never saw."""
+    result = plan(
+        _tj(_running_at(4, "1.5")),
+        _job(("Complete", "", "")),
+        [_pod("Succeeded", {"terminated": {"exitCode": 0, "message": "not json"}})],
+        now=NOW,
+        cancel_grace_seconds=30,
+    )
+    assert result.status["phase"] == "Completed"
+    assert "progress" not in result.status  # the last reported: 4 of 10, 40 %
+    assert "cost" not in result.status
+    lost = _condition(result.status, "SummaryLost")
+    assert lost["status"] == "True"
+    assert lost["reason"] == "FinalSummaryLost"
+    assert _condition(result.status, "Completed")["reason"] == "FinalSummaryLost"
+    assert all(c["type"] != "BudgetExhausted" for c in result.status["conditions"])
+    assert [e.reason for e in result.events] == ["FinalSummaryLost"]
+
+
+def test_a_spend_above_the_budget_is_shown_with_budget_exceeded() -> None:
+    result = plan(
+        _tj(_running_at(4, "10.5")),
+        _job(),
+        [_pod("Running", {"running": {"startedAt": "2026-11-30T11:59:00Z"}})],
+        now=NOW,
+        cancel_grace_seconds=30,
+    )
+    exceeded = _condition(result.status, "BudgetExceeded")
+    assert exceeded["status"] == "True"
+    assert "10.5 USD of a 10.00 USD budget" in exceeded["message"]
+    assert "BudgetExceeded" in [e.reason for e in result.events]
+    within = plan(
+        _tj(_running_at(4, "9.5")),
+        _job(),
+        [_pod("Running", {"running": {"startedAt": "2026-11-30T11:59:00Z"}})],
+        now=NOW,
+        cancel_grace_seconds=30,
+    )
+    assert all(c["type"] != "BudgetExceeded" for c in within.status.get("conditions", []))
+
+
 def test_failure_carries_the_reason_and_the_trainers_words() -> None:
     result = plan(
         _tj(_queued()),

@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from pydantic import ValidationError
 
 from agentcore_training.api.contract import ProgressReport, ProgressState, RewardPoint
 from agentcore_training.api.status import HISTORY_MAX_POINTS, History, Metrics
@@ -71,9 +70,10 @@ def test_a_report_with_another_budget_is_refused() -> None:
     assert refusal.http_status == 422
 
 
-def test_cost_above_budget_is_not_even_a_report() -> None:
-    with pytest.raises(ValidationError, match="exceeds budgetUsd"):
-        _report(cost="1.01")
+def test_a_cost_above_the_budget_is_reported_truly() -> None:
+    """An overrun is shown (the planner adds BudgetExceeded), never refused or hidden."""
+    status = status_from_report(_report(cost="1.01"), None)
+    assert status["cost"] == {"costUsd": "1.01", "budgetUsd": "1.00", "budgetRemainingUsd": "0"}
 
 
 def test_status_from_a_report() -> None:

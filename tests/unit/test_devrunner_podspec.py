@@ -12,19 +12,16 @@ import pytest
 
 from agentcore_training import labels
 from agentcore_training.devrunner import status
-from agentcore_training.devrunner.podspec import (
+from agentcore_training.devrunner.podenv import expand_vars
+from agentcore_training.devrunner.podmodel import (
     CONFIG_ERROR,
     UNSUPPORTED,
     Fetched,
     PathMapping,
     PlanError,
     TokenKey,
-    base_env,
-    expand_vars,
-    needs_of,
-    plan_pod,
-    translate_path,
 )
+from agentcore_training.devrunner.podspec import base_env, needs_of, plan_pod, translate_path
 
 SANDBOX = Path("/sandbox/pods/ns/trainer-abc-12345678")
 CLAIMS = Path("/sandbox/pvcs/ns")

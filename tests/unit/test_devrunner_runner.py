@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from agentcore_training.devrunner.podrun import Settings
+from agentcore_training.devrunner.podrun import RunContext
 from agentcore_training.devrunner.runner import DevRunner
 from agentcore_training.kube.client import ApiError
 
@@ -46,7 +46,7 @@ class FakeClient:
 
 async def test_watch_expiry_gone_and_errors_lead_to_a_new_list(tmp_path: Path) -> None:
     client = FakeClient()
-    settings = Settings(workdir=tmp_path, base_env={}, logger=logging.getLogger("test"))
+    settings = RunContext(workdir=tmp_path, base_env={}, logger=logging.getLogger("test"))
     runner = DevRunner(client, settings, namespace=None, selector="a=b")  # type: ignore[arg-type]
     stop = asyncio.Event()
     task = asyncio.create_task(runner.run(stop))

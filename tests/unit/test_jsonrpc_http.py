@@ -9,11 +9,12 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from agentcore_training.rpc.app import build_app
+from agentcore_training.rpc.app import AUTHENTICATE, DISPATCHER, METRICS, READY, build_app
 from agentcore_training.rpc.identity import Principal
-from agentcore_training.rpc.settings import Settings
+from agentcore_training.rpc.settings import ShimSettings
 from tests.unit import jsonrpc_examples as ex
 
 # The server fixture lives in the session's event loop (the suite's fixture loop scope).
@@ -36,14 +37,19 @@ class Ready:
 @pytest.fixture
 async def server() -> AsyncIterator[tuple[str, Ready]]:
     ready = Ready()
-    settings = Settings(max_request_bytes=2048)
-    registry = ex.dispatcher()
 
     async def caller(params: dict[str, Any], context: Any) -> Any:
         return context.username
 
-    registry.add("whoami", caller)
-    app = build_app(settings, registry, authenticate, ready)  # type: ignore[arg-type]
+    async def parts(app: web.Application) -> AsyncIterator[None]:
+        registry = ex.dispatcher(observer=app[METRICS].observe)
+        registry.add("whoami", caller)
+        app[DISPATCHER] = registry  # type: ignore[assignment]
+        app[AUTHENTICATE] = authenticate
+        app[READY] = ready
+        yield
+
+    app = build_app(ShimSettings(max_request_bytes=2048), parts)
     async with TestServer(app, host="127.0.0.1") as test_server:
         yield str(test_server.make_url("")).rstrip("/"), ready
 

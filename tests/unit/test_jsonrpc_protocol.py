@@ -81,7 +81,6 @@ async def test_boolean_object_or_array_ids_are_invalid(id_: str) -> None:
         '{"jsonrpc": "2.0", "method": ["get_data"], "id": 1}',
         '{"jsonrpc": "2.0", "method": "get_data", "params": "x", "id": 1}',
         '{"jsonrpc": "2.0", "method": "get_data", "params": 3, "id": 1}',
-        '{"jsonrpc": "2.0", "method": "get_data", "params": null, "id": 1}',
     ],
 )
 async def test_invalid_requests_echo_a_valid_id(request_: str) -> None:
@@ -171,6 +170,12 @@ async def test_fewer_positional_params_leave_the_rest_unset() -> None:
 
 async def test_params_may_be_omitted_and_extra_members_are_ignored() -> None:
     answer = await call('{"jsonrpc": "2.0", "method": "echo", "id": 1, "extra": true}')
+    assert answer["result"] == {"params": {}, "caller": "alice"}
+
+
+async def test_null_params_are_omitted_params() -> None:
+    # The original server accepted "params": null; its clients send it (issue 13).
+    answer = await call('{"jsonrpc": "2.0", "method": "echo", "params": null, "id": 1}')
     assert answer["result"] == {"params": {}, "caller": "alice"}
 
 

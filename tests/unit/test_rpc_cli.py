@@ -75,7 +75,7 @@ def test_block_chart_and_status_line() -> None:
         "status": "running",
         "progress": {"current_iteration": 5, "total_iterations": 20, "percent_complete": 25},
         "metrics": {"avg_reward": 0.5},
-        "cost": {"cost_usd": "0.40", "budget_usd": "2.50"},
+        "cost": {"cost_usd": 0.4, "budget_usd": 2.5},
         "history": {"iterations": [1, 2, 3], "avg_reward": [0.1, 0.2, 0.5]},
         "job_id": "u",
         "agent_id": "bot",

@@ -3,7 +3,7 @@ and authorization answers hide other namespaces' jobs."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
@@ -11,9 +11,9 @@ import pytest
 from agentcore_training.kube.client import ApiError
 from agentcore_training.rpc.cache import TrainingJobCache
 from agentcore_training.rpc.errors import RpcError
-from agentcore_training.rpc.handlers import Service
+from agentcore_training.rpc.handlers import Service, random_suffix
 from agentcore_training.rpc.identity import Principal
-from agentcore_training.rpc.settings import Settings
+from agentcore_training.rpc.settings import ShimSettings
 
 ALICE = Principal("alice")
 QUERIES = [{"query": f"q{i}", "expected_outcome": {"answer": "a"}} for i in range(100)]
@@ -61,9 +61,10 @@ async def allow_all(principal: Principal, verb: str, namespace: str, name: str) 
     return True
 
 
-def service(client: FakeClient) -> Service:
+def service(client: FakeClient, suffix: Callable[[], str] = random_suffix) -> Service:
     cache = TrainingJobCache(client, None)  # type: ignore[arg-type]
-    return Service(Settings(namespace="team-a"), client, cache, allow_all)  # type: ignore[arg-type]
+    settings = ShimSettings(namespace="team-a")
+    return Service(settings, client, cache, allow_all, suffix)  # type: ignore[arg-type]
 
 
 async def test_a_refused_trainingjob_deletes_its_configmap() -> None:
@@ -90,9 +91,8 @@ async def test_a_failed_owner_patch_deletes_both() -> None:
 
 async def test_a_name_conflict_tries_another_name() -> None:
     client = FakeClient({})
-    svc = service(client)
     names = iter(["aaaaa", "bbbbb"])
-    svc.suffix = lambda: next(names)
+    svc = service(client, lambda: next(names))
     original = client.create
 
     async def conflict_once(path: str, body: Mapping[str, Any], **_: str) -> dict[str, Any]:

@@ -8,13 +8,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from agentcore_training import labels
-from agentcore_training.rpc import errors, methods, openrpc
+from agentcore_training.api.resource import TrainingJob
+from agentcore_training.rpc import errors, manifests, openrpc, params, results
 from agentcore_training.rpc.errors import RpcError
 from agentcore_training.rpc.identity import Principal, map_claims
-from agentcore_training.rpc.settings import Settings
-from agentcore_training.rpc.store import JobStore
+from agentcore_training.rpc.protocol import Method, by_name, dumps
+from agentcore_training.rpc.schemas import ListJobsResult
+from agentcore_training.rpc.settings import ShimSettings
+from agentcore_training.rpc.store import JobStore, from_api
 from agentcore_training.rpc.ttlcache import TTLCache
 
 UID = "7d0c9a52-1f3e-4b8e-9a51-0c2d7e6f8a90"
@@ -32,7 +36,12 @@ def rpc_error(call: Any, *args: Any) -> RpcError:
     return caught.value
 
 
-def trainingjob(**status: Any) -> dict[str, Any]:
+def trainingjob(metadata: dict[str, Any] | None = None, **status: Any) -> TrainingJob:
+    """The model of a TrainingJob as the apiserver returns it, with `status`."""
+    return from_api(raw(metadata, **status))
+
+
+def raw(metadata: dict[str, Any] | None = None, **status: Any) -> dict[str, Any]:
     return {
         "apiVersion": "training.agentcore.dev/v1alpha1",
         "kind": "TrainingJob",
@@ -43,6 +52,7 @@ def trainingjob(**status: Any) -> dict[str, Any]:
             "resourceVersion": "42",
             "creationTimestamp": "2026-11-30T10:00:00Z",
             "managedFields": [{"manager": "x"}],
+            **(metadata or {}),
         },
         "spec": {
             "agentId": "support-bot",
@@ -58,22 +68,22 @@ def trainingjob(**status: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize("missing", ["agent_id", "training_queries"])
 def test_missing_start_params_keep_the_original_message(missing: str) -> None:
-    params = {"agent_id": "bot", "training_queries": queries()}
-    del params[missing]
-    error = rpc_error(methods.parse_start_grpo, params)
+    given = {"agent_id": "bot", "training_queries": queries()}
+    del given[missing]
+    error = rpc_error(params.parse_start_grpo, given)
     assert error.code == -32602
     assert error.message.startswith(f"Missing required parameter: {missing}")
 
 
 def test_null_counts_as_missing() -> None:
-    error = rpc_error(methods.parse_start_grpo, {"agent_id": None, "training_queries": queries()})
+    error = rpc_error(params.parse_start_grpo, {"agent_id": None, "training_queries": queries()})
     assert error.message == "Missing required parameter: agent_id"
 
 
 @pytest.mark.parametrize("count", [0, 1, 99])
 def test_too_few_queries(count: int) -> None:
     error = rpc_error(
-        methods.parse_start_grpo, {"agent_id": "bot", "training_queries": queries(count)}
+        params.parse_start_grpo, {"agent_id": "bot", "training_queries": queries(count)}
     )
     assert error.code == -32602
     assert error.message.startswith(
@@ -82,19 +92,19 @@ def test_too_few_queries(count: int) -> None:
 
 
 def test_training_data_is_an_alias() -> None:
-    parsed = methods.parse_start_grpo({"agent_id": "bot", "training_data": queries(100)})
+    parsed = params.parse_start_grpo({"agent_id": "bot", "training_data": queries(100)})
     assert len(parsed.training_queries) == 100
     error = rpc_error(
-        methods.parse_start_grpo,
+        params.parse_start_grpo,
         {"agent_id": "bot", "training_data": queries(), "training_queries": queries()},
     )
     assert "not both" in error.message
 
 
 def test_config_defaults_and_snake_case_fields() -> None:
-    parsed = methods.parse_start_grpo({"agent_id": "bot", "training_queries": queries()})
+    parsed = params.parse_start_grpo({"agent_id": "bot", "training_queries": queries()})
     assert parsed.config is None
-    parsed = methods.parse_start_grpo(
+    parsed = params.parse_start_grpo(
         {
             "agent_id": "bot",
             "training_queries": queries(),
@@ -122,7 +132,7 @@ def test_config_defaults_and_snake_case_fields() -> None:
 )
 def test_out_of_range_config_names_the_field(config: dict[str, Any], field: str) -> None:
     error = rpc_error(
-        methods.parse_start_grpo,
+        params.parse_start_grpo,
         {"agent_id": "bot", "training_queries": queries(), "config": config},
     )
     assert error.code == -32602
@@ -130,7 +140,7 @@ def test_out_of_range_config_names_the_field(config: dict[str, Any], field: str)
 
 
 @pytest.mark.parametrize(
-    ("params", "needle"),
+    ("given", "needle"),
     [
         ({"agent_id": "-bad-", "training_queries": queries()}, "agent_id"),
         ({"agent_id": "x" * 64, "training_queries": queries()}, "agent_id"),
@@ -154,28 +164,32 @@ def test_out_of_range_config_names_the_field(config: dict[str, Any], field: str)
         ),
     ],
 )
-def test_other_bad_start_params(params: dict[str, Any], needle: str) -> None:
-    error = rpc_error(methods.parse_start_grpo, params)
+def test_other_bad_start_params(given: dict[str, Any], needle: str) -> None:
+    error = rpc_error(params.parse_start_grpo, given)
     assert error.code == -32602
     assert needle in error.message
 
 
 @pytest.mark.parametrize("value", ["nope", "123", "", 42, ["x"], UID + "0", UID.replace("-", "")])
 def test_invalid_job_ids(value: Any) -> None:
-    error = rpc_error(methods.parse_job_ref, {"job_id": value})
+    error = rpc_error(params.parse_job_ref, {"job_id": value})
     assert error.code == -32602
     assert error.message.startswith(f"Invalid job_id format: {value}")
 
 
 def test_job_id_missing_and_normalised() -> None:
-    assert rpc_error(methods.parse_job_ref, {}).message == "Missing required parameter: job_id"
-    assert methods.parse_job_ref({"job_id": UID.upper()}).job_id == UID
+    assert rpc_error(params.parse_job_ref, {}).message == "Parameter required: job_id"
+    assert (
+        rpc_error(params.parse_job_ref, {"namespace": "a"}).message
+        == "Missing required parameter: job_id"
+    )
+    assert params.parse_job_ref({"job_id": UID.upper()}).job_id == UID
 
 
 def test_list_jobs_params() -> None:
-    assert methods.parse_list_jobs({}).agent_id is None
-    assert methods.parse_list_jobs({"agent_id": "bot"}).agent_id == "bot"
-    assert rpc_error(methods.parse_list_jobs, {"agent": "bot"}).code == -32602
+    assert params.parse_list_jobs({}).agent_id is None
+    assert params.parse_list_jobs({"agent_id": "bot"}).agent_id == "bot"
+    assert rpc_error(params.parse_list_jobs, {"agent": "bot"}).code == -32602
 
 
 # --- manifests -------------------------------------------------------------------------------
@@ -190,33 +204,34 @@ def test_list_jobs_params() -> None:
     ],
 )
 def test_job_names_are_dns_labels(agent: str, name: str) -> None:
-    assert methods.job_name(agent, "abcde") == name
-    assert len(methods.job_name("a" * 63, "abcde")) <= 63
+    assert manifests.job_name(agent, "abcde") == name
+    assert len(manifests.job_name("a" * 63, "abcde")) <= 63
 
 
 def test_manifests() -> None:
-    parsed = methods.parse_start_grpo(
+    parsed = params.parse_start_grpo(
         {"agent_id": "bot", "training_queries": queries(), "config": {"n_iterations": 3}}
     )
-    jsonl = methods.queries_jsonl(parsed)
+    jsonl = manifests.queries_jsonl(parsed)
     lines = jsonl.splitlines()
     assert len(lines) == 100
     assert json.loads(lines[0]) == {"query": "what is 0+1?", "expected_outcome": {"answer": "1"}}
-    configmap = methods.queries_configmap("bot-x", "ns", "bot", jsonl)
+    configmap = manifests.queries_configmap("bot-x", "ns", "bot", jsonl)
     assert configmap["immutable"] is True
     assert configmap["metadata"]["name"] == "bot-x-queries"
     assert configmap["metadata"]["labels"][labels.AGENT_ID] == "bot"
     assert configmap["data"] == {"queries.jsonl": jsonl}
-    tj = methods.trainingjob_manifest("bot-x", "ns", parsed, "alice")
+    tj = manifests.trainingjob_manifest("bot-x", "ns", parsed, "alice")
     assert tj["spec"] == {
         "agentId": "bot",
         "queries": {"configMapRef": {"name": "bot-x-queries", "key": "queries.jsonl"}},
         "config": {"nIterations": 3},
+        "reward": {"field": "answer"},  # picked from the queries: the resource stays explicit
     }
     assert tj["metadata"]["labels"][labels.AGENT_ID] == "bot"
-    defaults = methods.parse_start_grpo({"agent_id": "bot", "training_queries": queries()})
-    assert "config" not in methods.trainingjob_manifest("bot-x", "ns", defaults, "alice")["spec"]
-    owner = methods.owner_patch(trainingjob())["metadata"]["ownerReferences"][0]
+    defaults = params.parse_start_grpo({"agent_id": "bot", "training_queries": queries()})
+    assert "config" not in manifests.trainingjob_manifest("bot-x", "ns", defaults, "alice")["spec"]
+    owner = manifests.owner_patch(trainingjob())["metadata"]["ownerReferences"][0]
     assert owner == {
         "apiVersion": "training.agentcore.dev/v1alpha1",
         "kind": "TrainingJob",
@@ -227,8 +242,8 @@ def test_manifests() -> None:
 
 def test_queries_over_one_mebibyte_are_refused_clearly() -> None:
     big = [{"query": "x" * 11000, "expected_outcome": {"answer": "y"}} for _ in range(100)]
-    parsed = methods.parse_start_grpo({"agent_id": "bot", "training_queries": big})
-    error = rpc_error(methods.queries_jsonl, parsed)
+    parsed = params.parse_start_grpo({"agent_id": "bot", "training_queries": big})
+    error = rpc_error(manifests.queries_jsonl, parsed)
     assert error.code == -32602
     assert "too large" in error.message
     assert "1 MiB" in error.message
@@ -246,34 +261,45 @@ def test_queries_over_one_mebibyte_are_refused_clearly() -> None:
         ("Completed", "completed"),
         ("Failed", "failed"),
         ("Cancelled", "cancelled"),
-        ("Weird", "queued"),
     ],
 )
 def test_status_is_the_lower_case_phase(phase: str | None, status: str) -> None:
     tj = trainingjob(phase=phase) if phase else trainingjob()
-    assert methods.status_of(tj) == status
+    assert results.status_of(tj) == status
+
+
+def test_a_phase_the_models_do_not_know_is_refused() -> None:
+    # The CRD's enum keeps it out of the apiserver; the watch cache leaves such objects out.
+    with pytest.raises(ValidationError, match="phase"):
+        trainingjob(phase="Weird")
+
+
+def wire(result: Any) -> Any:
+    """A result as a client reads it: the JSON the dispatcher writes, parsed."""
+    return json.loads(dumps(result.to_json()))
 
 
 def test_results_before_the_operator_reports() -> None:
     tj = trainingjob()
-    assert methods.start_result(tj).to_json() == {
+    assert wire(results.start_result(tj)) == {
         "success": True,
         "job_id": UID,
         "agent_id": "support-bot",
         "status": "queued",
         "total_iterations": 20,
-        "budget_usd": "2.50",
+        "budget_usd": 2.5,
         "created_at": "2026-11-30T10:00:00Z",
         "namespace": "team-a",
         "name": "support-bot-abcde",
     }
-    status = methods.status_result(tj).to_json()
+    assert b'"budget_usd":2.50,' in dumps(results.start_result(tj).to_json())
+    status = wire(results.status_result(tj))
     assert status["progress"] == {
         "current_iteration": 0,
         "total_iterations": 20,
         "percent_complete": 0,
     }
-    assert status["cost"] == {"cost_usd": "0", "budget_usd": "2.50", "budget_remaining_usd": "2.50"}
+    assert status["cost"] == {"cost_usd": 0, "budget_usd": 2.5, "budget_remaining_usd": 2.5}
     assert status["metrics"] == {}
     assert status["best_checkpoint_id"] is None
     assert status["history"] == {"iterations": [], "avg_reward": []}
@@ -284,12 +310,12 @@ def test_status_result_of_a_running_job() -> None:
     tj = trainingjob(
         phase="Running",
         progress={"currentIteration": 5, "totalIterations": 20, "percentComplete": 25},
-        metrics={"avgReward": 0.5, "clipRatio": 0.1, "tokens": 1200, "bogus": "x"},
+        metrics={"avgReward": 0.5, "clipRatio": 0.1, "tokens": 1200},
         cost={"costUsd": "0.40", "budgetUsd": "2.50", "budgetRemainingUsd": "2.10"},
         history={"iterations": [1, 2], "avgReward": [0.1, 0.3]},
         bestCheckpointId="ckpt-5",
     )
-    result = methods.status_result(tj).to_json()
+    result = wire(results.status_result(tj))
     assert set(result) >= {
         "success",
         "job_id",
@@ -303,23 +329,21 @@ def test_status_result_of_a_running_job() -> None:
     assert result["status"] == "running"
     assert result["progress"]["percent_complete"] == 25
     assert result["metrics"] == {"avg_reward": 0.5, "clip_ratio": 0.1, "tokens": 1200}
-    assert result["cost"] == {
-        "cost_usd": "0.40",
-        "budget_usd": "2.50",
-        "budget_remaining_usd": "2.10",
-    }
+    assert result["cost"] == {"cost_usd": 0.4, "budget_usd": 2.5, "budget_remaining_usd": 2.1}
+    exact = dumps(results.status_result(tj).to_json())
+    assert b'"cost_usd":0.40,"budget_usd":2.50,"budget_remaining_usd":2.10' in exact
     assert result["history"] == {"iterations": [1, 2], "avg_reward": [0.1, 0.3]}
     assert result["best_checkpoint_id"] == "ckpt-5"
 
 
 def test_list_and_cancel_results() -> None:
-    first, second = trainingjob(), trainingjob(phase="Running", progress={"currentIteration": 2})
-    second["metadata"] = {
-        **second["metadata"],
-        "uid": "u2",
-        "creationTimestamp": "2026-11-29T00:00:00Z",
-    }
-    listed = methods.list_result([first, second]).to_json()
+    first = trainingjob()
+    second = trainingjob(
+        {"uid": "u2", "creationTimestamp": "2026-11-29T00:00:00Z"},
+        phase="Running",
+        progress={"currentIteration": 2},
+    )
+    listed = list_result(first, second)
     assert listed["count"] == 2
     assert listed["success"] is True
     assert [job["job_id"] for job in listed["jobs"]] == ["u2", UID]
@@ -334,7 +358,7 @@ def test_list_and_cancel_results() -> None:
         "created_at": "2026-11-29T00:00:00Z",
     }
     now = datetime(2026, 11, 30, 11, 0, 0, tzinfo=UTC)
-    cancelled = methods.cancel_result(trainingjob(), now).to_json()
+    cancelled = results.cancel_result(trainingjob(), now).to_json()
     assert cancelled == {
         "success": True,
         "job_id": UID,
@@ -344,14 +368,14 @@ def test_list_and_cancel_results() -> None:
         "name": "support-bot-abcde",
     }
     set_by_operator = trainingjob(cancelledAt="2026-11-30T10:30:00Z")
-    assert methods.cancel_result(set_by_operator, now).cancelled_at == "2026-11-30T10:30:00Z"
+    assert results.cancel_result(set_by_operator, now).cancelled_at == "2026-11-30T10:30:00Z"
 
 
 @pytest.mark.parametrize("phase", ["Completed", "Failed", "Cancelled"])
 def test_finished_jobs_cannot_be_cancelled(phase: str) -> None:
-    error = rpc_error(methods.check_cancellable, trainingjob(phase=phase))
+    error = rpc_error(results.check_cancellable, trainingjob(phase=phase))
     assert error.code == errors.JOB_ALREADY_FINISHED
-    methods.check_cancellable(trainingjob(phase="Running"))
+    results.check_cancellable(trainingjob(phase="Running"))
 
 
 def test_application_codes_are_in_the_reserved_range_and_documented() -> None:
@@ -411,19 +435,15 @@ def test_store_indexes_and_only_moves_forward() -> None:
     store = JobStore()
     tj = trainingjob()
     assert store.upsert(tj)
-    assert "managedFields" not in store.get(UID)["metadata"]  # type: ignore[index]
-    older = {
-        **tj,
-        "metadata": {**tj["metadata"], "resourceVersion": "41"},
-        "spec": {**tj["spec"], "cancel": True},
-    }
-    assert not store.upsert(older)
-    newer = {**older, "metadata": {**older["metadata"], "resourceVersion": "43"}}
-    assert store.upsert(newer)
-    assert store.get(UID)["spec"]["cancel"] is True  # type: ignore[index]
-    assert [
-        methods.uid_of(j) for j in store.select(namespace="team-a", agent_id="support-bot")
-    ] == [UID]
+    assert "managedFields" not in store.get(UID).metadata  # type: ignore[union-attr]
+    cancelled = raw({"resourceVersion": "41"})
+    cancelled["spec"]["cancel"] = True
+    assert not store.upsert(from_api(cancelled))
+    assert store.upsert(
+        from_api(cancelled | {"metadata": {**cancelled["metadata"], "resourceVersion": "43"}})
+    )
+    assert store.get(UID).spec.cancel is True  # type: ignore[union-attr]
+    assert [j.uid for j in store.select(namespace="team-a", agent_id="support-bot")] == [UID]
     assert store.select(agent_id="other") == []
     assert store.namespaces() == ["team-a"]
     store.replace([], "40")
@@ -431,7 +451,7 @@ def test_store_indexes_and_only_moves_forward() -> None:
     store.replace([], "50")
     assert store.get(UID) is None
     store.upsert(tj)
-    store.delete(tj)
+    store.delete(tj.uid)
     assert len(store) == 0
     assert store.namespaces() == []
 
@@ -473,38 +493,47 @@ def test_claims_map_to_prefixed_users_and_groups() -> None:
     assert sa.extra_dict() == {"k": ["v"]}
 
 
-def test_settings_from_env() -> None:
-    settings = Settings.from_env(
-        {
-            "AGENTCORE_RPC_PORT": "9000",
-            "AGENTCORE_RPC_TOKEN_AUDIENCES": "a, b",
-            "AGENTCORE_RPC_NAMESPACE": "team-a",
-        }
-    )
+def test_settings_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGENTCORE_RPC_PORT", "9000")
+    monkeypatch.setenv("AGENTCORE_RPC_TOKEN_AUDIENCES", "a, b")
+    monkeypatch.setenv("AGENTCORE_RPC_NAMESPACE", "team-a")
+    monkeypatch.setenv("AGENTCORE_RPC_WATCH_NAMESPACE", "")
+    monkeypatch.setenv("AGENTCORE_RPC_JWT_USERNAME_PREFIX", "")
+    settings = ShimSettings()
     assert (settings.port, settings.token_audiences, settings.namespace) == (
         9000,
         ["a", "b"],
         "team-a",
     )
+    assert (settings.watch_namespace, settings.jwt_username_prefix) == (None, "")
+    monkeypatch.setenv("AGENTCORE_RPC_JWT_ISSUER", "x")
+    monkeypatch.setenv("AGENTCORE_RPC_JWT_HS256_SECRET", "s")
     with pytest.raises(ValueError, match="jwt_audiences"):
-        Settings.from_env({"AGENTCORE_RPC_JWT_ISSUER": "x", "AGENTCORE_RPC_JWT_HS256_SECRET": "s"})
+        ShimSettings()
+    monkeypatch.delenv("AGENTCORE_RPC_JWT_ISSUER")
+    monkeypatch.delenv("AGENTCORE_RPC_JWT_HS256_SECRET")
+    monkeypatch.setenv("AGENTCORE_RPC_JWT_ALGORITHMS", "none")
     with pytest.raises(ValueError, match="unsupported"):
-        Settings.from_env({"AGENTCORE_RPC_JWT_ALGORITHMS": "none"})
+        ShimSettings()
+
+
+def list_result(*trainingjobs: TrainingJob) -> dict[str, Any]:
+    return results.list_result_json(
+        (results.created_key(tj), results.summary_of(tj).to_json()) for tj in trainingjobs
+    )
 
 
 def test_list_result_json_matches_the_models() -> None:
-    first, second = trainingjob(), trainingjob(phase="Running")
-    second["metadata"] = {
-        **second["metadata"],
-        "uid": "u2",
-        "creationTimestamp": "2026-11-29T00:00:00Z",
-    }
-    pairs = [(methods.created_key(tj), methods.summary_of(tj).to_json()) for tj in (first, second)]
-    assert methods.list_result_json(pairs) == methods.list_result([first, second]).to_json()
+    first = trainingjob()
+    second = trainingjob(
+        {"uid": "u2", "creationTimestamp": "2026-11-29T00:00:00Z"}, phase="Running"
+    )
+    listed = list_result(first, second)
+    assert ListJobsResult.model_validate(listed).to_json() == listed
 
 
 def test_start_grpo_takes_the_other_spec_sections() -> None:
-    params = methods.parse_start_grpo(
+    given = params.parse_start_grpo(
         {
             "agent_id": "calc",
             "training_queries": [
@@ -516,9 +545,83 @@ def test_start_grpo_takes_the_other_spec_sections() -> None:
             "environment": {"type": "calculator", "malformed_penalty": 0.5},
         }
     )
-    spec = methods.trainingjob_manifest("calc-x", "ns", params, "alice")["spec"]
+    spec = manifests.trainingjob_manifest("calc-x", "ns", given, "alice")["spec"]
     assert spec["policy"] == {"warmStartSteps": 200}
-    assert spec["reward"] == {"type": "numeric", "tolerance": 0.5}
+    assert spec["reward"] == {"type": "numeric", "tolerance": 0.5, "field": "answer"}
     assert spec["pricing"] == {"usdPer1kCompletionTokens": "0.002"}
     assert spec["environment"] == {"type": "calculator", "malformedPenalty": 0.5}
     assert "config" not in spec
+
+
+def outcomes(*shapes: dict[str, Any]) -> list[dict[str, Any]]:
+    """100 queries whose expected_outcomes cycle through `shapes`."""
+    return [{"query": f"task {i}", "expected_outcome": shapes[i % len(shapes)]} for i in range(100)]
+
+
+@pytest.mark.parametrize(
+    ("shapes", "field"),
+    [
+        (({"success": True, "result": "test"},), "result"),
+        (({"answer": "Paris", "correct": True},), "answer"),
+        (({"expected": 3, "target": "x"},), "expected"),
+        (({"answer": "4", "output": 4}, {"output": 5}), "output"),
+    ],
+)
+def test_the_reward_field_is_picked_from_free_form_outcomes(
+    shapes: tuple[dict[str, Any], ...], field: str
+) -> None:
+    parsed = params.parse_start_grpo({"agent_id": "bot", "training_queries": outcomes(*shapes)})
+    assert parsed.reward is not None
+    assert parsed.reward.field == field
+    spec = manifests.trainingjob_manifest("bot-x", "ns", parsed, "alice")["spec"]
+    assert spec["reward"] == {"field": field}
+
+
+def test_a_named_reward_field_or_a_python_reward_is_kept() -> None:
+    queries_ = outcomes({"test_passed": True, "execution_time_ms": 100})
+    named = params.parse_start_grpo(
+        {"agent_id": "bot", "training_queries": queries_, "reward": {"field": "x"}}
+    )
+    assert named.reward is not None
+    assert named.reward.field == "x"
+    python = params.parse_start_grpo(
+        {
+            "agent_id": "bot",
+            "training_queries": queries_,
+            "reward": {"type": "python", "entry_point": "m:f"},
+        }
+    )
+    assert python.reward is not None
+    assert "field" not in python.reward.model_fields_set
+
+
+@pytest.mark.parametrize(
+    ("shapes", "found", "hint"),
+    [
+        (
+            ({"test_passed": True, "execution_time_ms": 100},),
+            "execution_time_ms, test_passed",
+            '"reward": {"field": "execution_time_ms"}',
+        ),
+        (({"answer": "a"}, {"result": "b"}), "answer, result", '"type": "python"'),
+        (({"answer": True},), "answer", '"type": "python"'),
+    ],
+)
+def test_no_reward_field_is_refused_naming_the_keys_and_the_reward_param(
+    shapes: tuple[dict[str, Any], ...], found: str, hint: str
+) -> None:
+    error = rpc_error(
+        params.parse_start_grpo, {"agent_id": "bot", "training_queries": outcomes(*shapes)}
+    )
+    assert error.code == -32602
+    assert f"the keys found are {found}." in error.message
+    assert "reward param" in error.message
+    assert hint in error.message
+
+
+@pytest.mark.parametrize("given", [{}, None, []], ids=["empty-object", "null", "empty-array"])
+def test_empty_params_keep_the_original_messages(given: Any) -> None:
+    as_dict = by_name(Method("m", lambda *_: None), given)  # type: ignore[arg-type, return-value]
+    error = rpc_error(params.parse_start_grpo, as_dict)
+    assert error.message == "Parameters required: agent_id, training_queries"
+    assert rpc_error(params.parse_job_ref, as_dict).message == "Parameter required: job_id"

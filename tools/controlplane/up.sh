@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Start a throwaway control plane on free loopback ports: etcd + kube-apiserver, and
 # kube-controller-manager unless WITH_KCM=0 (Jobs -> Pods, garbage collection, namespaces).
-# No kubelet and no scheduler: Pods stay Pending unless the dev runner runs them.
+# No kubelet and no scheduler: Pods stay Pending unless the dev runner runs them, or a node
+# started by tools/node/up.sh STATE_DIR runs them.
 #   usage: up.sh STATE_DIR      stop with: down.sh STATE_DIR
 # Writes STATE_DIR/kubeconfig and STATE_DIR/env; records the PIDs it started in STATE_DIR/*.pid.
 # CRD_DIR, when set, is applied before kube-controller-manager starts (its garbage collector
@@ -26,6 +27,15 @@ if [ ! -f "$pki/ca.crt" ]; then   # throwaway certificates, valid for a week
     printf '%s,test-admin,1000,system:masters\n' "$(openssl rand -hex 24)" > tokens.csv
     chmod 600 ./*.key tokens.csv ) >/dev/null 2>&1
 fi
+if [ ! -f "$pki/kubelet-client.crt" ]; then   # the apiserver's client certificate for kubelets (logs, exec)
+  ( cd "$pki"
+    openssl req -newkey rsa:2048 -nodes -keyout kubelet-client.key -out kubelet-client.csr \
+      -subj "/O=system:masters/CN=kube-apiserver-kubelet-client"
+    printf 'extendedKeyUsage=clientAuth\n' > client.cnf
+    openssl x509 -req -in kubelet-client.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+      -out kubelet-client.crt -days 7 -extfile client.cnf
+    chmod 600 kubelet-client.key ) >/dev/null 2>&1
+fi
 admin_token=$(cut -d, -f1 "$pki/tokens.csv")
 
 rm -rf "$state/etcd-data"
@@ -43,6 +53,8 @@ echo $! > "$state/etcd.pid"
   --service-account-issuer="https://127.0.0.1:$api_port" --service-account-key-file="$pki/sa.pub" \
   --service-account-signing-key-file="$pki/sa.key" --service-cluster-ip-range=10.0.0.0/24 \
   --authorization-mode=RBAC --disable-admission-plugins=ServiceAccount --allow-privileged=false \
+  --kubelet-client-certificate="$pki/kubelet-client.crt" --kubelet-client-key="$pki/kubelet-client.key" \
+  --kubelet-preferred-address-types=InternalIP \
   --cert-dir="$state/kube-apiserver-certs" > "$state/kube-apiserver.log" 2>&1 &
 echo $! > "$state/kube-apiserver.pid"
 

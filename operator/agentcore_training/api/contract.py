@@ -18,7 +18,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Final
 
-from pydantic import ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError
 
 from agentcore_training.api.base import ApiModel
 from agentcore_training.api.money import Money
@@ -133,16 +133,17 @@ class ProgressReport(ApiModel):
         default=None, description="A sentence on the state, for people.", max_length=4096
     )
 
-    @model_validator(mode="after")
-    def _cost_within_budget(self) -> ProgressReport:
-        # The invariant of the whole product; a report that breaks it is a trainer bug.
-        if self.cost_usd > self.budget_usd:
-            raise ValueError(f"costUsd {self.cost_usd} exceeds budgetUsd {self.budget_usd}")
-        return self
+    # No check that costUsd <= budgetUsd: the trainer keeps the budget by stopping in time,
+    # and reports the true cost even in the case it failed to (the operator then sets the
+    # BudgetExceeded condition). A report that hid an overrun would be the bug.
 
     @property
     def budget_remaining_usd(self) -> Decimal:
-        return self.budget_usd - self.cost_usd
+        return max(Decimal(0), self.budget_usd - self.cost_usd)
+
+    @property
+    def overrun_usd(self) -> Decimal:
+        return max(Decimal(0), self.cost_usd - self.budget_usd)
 
 
 class ProgressAnswer(ApiModel):

@@ -39,6 +39,10 @@ class ConditionType(StrEnum):
     CANCELLED = "Cancelled"
     SUSPENDED = "Suspended"
     BUDGET_EXHAUSTED = "BudgetExhausted"
+    BUDGET_EXCEEDED = "BudgetExceeded"
+    """True when the spend went above maxBudgetUsd (the trainer failed to stop in time)."""
+    SUMMARY_LOST = "SummaryLost"
+    """True when the Job completed but the trainer's final summary could not be read."""
 
 
 class ConditionStatus(StrEnum):
@@ -129,7 +133,7 @@ class History(ApiModel):
 
 
 class Cost(ApiModel):
-    """Money spent, from the trainer's Decimal ledger. costUsd never exceeds budgetUsd."""
+    """Money spent, from the trainer's Decimal ledger: the true spend (BudgetExceeded if above)."""
 
     cost_usd: Money = Field(default=Decimal("0"), description="US dollars spent so far.")
     budget_usd: Money = Field(default=Decimal("0"), description="spec.config.maxBudgetUsd.")

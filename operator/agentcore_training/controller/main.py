@@ -1,8 +1,7 @@
-"""`agentcore-operator`: run the operator (kopf) with the settings from the environment."""
+"""`agentcore-operator`: run the operator (kopf) with its settings (controller/settings.py)."""
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 
@@ -15,34 +14,22 @@ from agentcore_training.controller.settings import OperatorSettings
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="agentcore-operator",
-        description="The TrainingJob operator. Settings come from AGENTCORE_OPERATOR_* "
-        "variables (see docs/operator.md).",
-    )
-    parser.add_argument("--log-level", default="INFO")
-    parser.add_argument(
-        "--liveness",
-        default="http://0.0.0.0:8081/healthz",
-        help="kopf's liveness endpoint ('' turns it off)",
-    )
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
     try:
-        settings = OperatorSettings()
+        settings = OperatorSettings(_cli_parse_args=sys.argv[1:] if argv is None else argv)
     except ValidationError as error:
         sys.stderr.write(f"agentcore-operator: bad settings:\n{error}\n")
         return 2
-    assert handlers.OPERATOR  # the import above is for its side effect
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
     namespaces = [settings.namespace] if settings.namespace else []
     uvloop.run(  # kopf runs on any asyncio loop; libuv's costs less CPU per event
         kopf.operator(
             standalone=True,
             clusterwide=settings.namespace is None,
             namespaces=namespaces,
-            liveness_endpoint=args.liveness or None,
+            liveness_endpoint=settings.liveness or None,
+            memo=handlers.memo_of(settings),
         )
     )
     return 0

@@ -76,7 +76,11 @@ class Operator:
             termination_grace_seconds=max(1, int(settings.cancel_grace_seconds)),
         )
         reconciler = Reconciler(
-            client, state, job_settings, cancel_grace_seconds=settings.cancel_grace_seconds
+            client,
+            state,
+            job_settings,
+            cancel_grace_seconds=settings.cancel_grace_seconds,
+            resync_seconds=settings.resync_seconds,
         )
         progress = ProgressService(
             client, state, settings.status_interval_seconds, on_written=reconciler.enqueue

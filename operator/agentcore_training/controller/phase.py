@@ -130,7 +130,21 @@ class _Status:
             # The last push may have been lost: the termination message completes the status.
             self.merge(report_status(summary, self.tj.status.history))
 
+    def _budget_exceeded(self) -> None:
+        """BudgetExceeded=True as soon as any status shows a spend above the budget."""
+        written = self.patch.cost if "cost" in self.patch.model_fields_set else None
+        recorded = written or self.tj.status.cost
+        cost = recorded.cost_usd if recorded is not None else None
+        budget = self.tj.spec.config.max_budget_usd
+        if cost is not None and cost > budget:
+            was = cond.find(self.conditions, ConditionType.BUDGET_EXCEEDED)
+            message = f"the trainer spent {cost} USD of a {budget} USD budget"
+            if was is None or was.status != TRUE:
+                self.events.append(Event("Warning", "BudgetExceeded", message))
+            self.condition(ConditionType.BUDGET_EXCEEDED, TRUE, "BudgetExceeded", message)
+
     def result(self) -> tuple[dict[str, Any], list[Event]]:
+        self._budget_exceeded()
         patch = self.patch
         if self.conditions != list(self.tj.status.conditions):
             patch = patch.updated(conditions=self.conditions)
@@ -189,17 +203,32 @@ def _plan_finished_job(job: dict[str, Any], pods: Sequence[dict[str, Any]], s: _
             s.condition(ConditionType.BUDGET_EXHAUSTED, TRUE, "BudgetExhausted", message)
             s.condition(ConditionType.COMPLETED, TRUE, "BudgetExhausted", message)
             s.phase(Phase.COMPLETED, "BudgetExhausted", message)
+        elif summary is None:
+            # Nothing is known of the end: the status keeps the last reported progress and
+            # cost, and says so (never 100 % or "the budget held" that nobody saw).
+            message = (
+                "the Job completed, but the trainer's final summary was lost: progress and "
+                "cost are the last the trainer reported"
+            )
+            s.condition(ConditionType.SUMMARY_LOST, TRUE, "FinalSummaryLost", message)
+            s.condition(ConditionType.COMPLETED, TRUE, "FinalSummaryLost", message)
+            s.phase(Phase.COMPLETED, "FinalSummaryLost", message, warning=True)
         else:
-            if summary is None or summary.state == ProgressState.COMPLETED:
-                total = summary.total_iterations if summary else s.tj.spec.config.n_iterations
+            if summary.state == ProgressState.COMPLETED:
                 progress = Progress(
-                    current_iteration=summary.iteration if summary else total,
-                    total_iterations=total,
+                    current_iteration=summary.iteration,
+                    total_iterations=summary.total_iterations,
                     percent_complete=100,
                 )
                 s.set(progress=progress)
             message = "training completed"
-            s.condition(ConditionType.BUDGET_EXHAUSTED, FALSE, "WithinBudget", "the budget held")
+            if summary.cost_usd <= summary.budget_usd:
+                s.condition(
+                    ConditionType.BUDGET_EXHAUSTED,
+                    FALSE,
+                    "WithinBudget",
+                    f"spent {summary.cost_usd} USD of {summary.budget_usd}",
+                )
             s.condition(ConditionType.COMPLETED, TRUE, "TrainingCompleted", message)
             s.phase(Phase.COMPLETED, "TrainingCompleted", message)
         return True

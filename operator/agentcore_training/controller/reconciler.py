@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from agentcore_training.api.resource import API_VERSION, TrainingJob
+from agentcore_training.api.resource import API_VERSION, PLURAL, TrainingJob
 from agentcore_training.controller import metrics
 from agentcore_training.controller.jobs import JobSettings, build_job
 from agentcore_training.controller.phase import Event, Plan, plan
@@ -35,6 +35,7 @@ class Reconciler:
         *,
         cancel_grace_seconds: float,
         workers: int = 16,
+        resync_seconds: float = 60.0,
     ) -> None:
         self._client = client
         self._state = state
@@ -47,10 +48,20 @@ class Reconciler:
         self._tasks: list[asyncio.Task[None]] = []
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._workers = workers
+        self._resync_seconds = resync_seconds
         self._background: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._work()) for _ in range(self._workers)]
+        if self._resync_seconds > 0:
+            self._tasks.append(asyncio.create_task(self._resync()))
+
+    async def _resync(self) -> None:
+        """Reconcile every TrainingJob now and then, so that a lost event heals."""
+        while True:
+            await asyncio.sleep(self._resync_seconds)
+            for uid in list(self._state.trainingjobs):
+                self.enqueue(uid)
 
     async def stop(self) -> None:
         for timer in self._timers.values():
@@ -127,14 +138,9 @@ class Reconciler:
         await self._carry_out(trainingjob, body, result)
 
     async def _get_job(self, namespace: str, name: str) -> dict[str, Any] | None:
-        try:
-            return await self._client.get(
-                path_for("batch/v1", "jobs", namespace=namespace, name=name)
-            )
-        except ApiError as error:
-            if error.not_found:
-                return None
-            raise
+        return await self._client.get_or_none(
+            path_for("batch/v1", "jobs", namespace=namespace, name=name)
+        )
 
     async def _carry_out(self, tj: TrainingJob, body: dict[str, Any], result: Plan) -> None:
         jobs_path = path_for("batch/v1", "jobs", namespace=tj.namespace)
@@ -151,7 +157,7 @@ class Reconciler:
                 f"{jobs_path}/{tj.status.job_name}", {"spec": {"suspend": result.suspend_job}}
             )
         if result.status:
-            path = path_for(API_VERSION, "trainingjobs", namespace=tj.namespace, name=tj.name)
+            path = path_for(API_VERSION, PLURAL, namespace=tj.namespace, name=tj.name)
             updated = await self._client.patch(f"{path}/status", {"status": result.status})
             metrics.STATUS_PATCHES.labels("reconcile").inc()
             self._state.put_trainingjob(updated)

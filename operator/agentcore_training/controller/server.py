@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from agentcore_training import labels
 from agentcore_training.api.contract import ProgressAnswer, ProgressReport, ProgressState
-from agentcore_training.api.resource import API_VERSION, TrainingJob
+from agentcore_training.api.resource import API_VERSION, PLURAL, TrainingJob
 from agentcore_training.controller import metrics
 from agentcore_training.controller.progress import (
     Accepted,
@@ -32,6 +32,7 @@ from agentcore_training.controller.progress import (
 from agentcore_training.controller.state import ClusterState
 from agentcore_training.kube.client import ApiError, KubeClient, path_for
 from agentcore_training.kube.reviews import review_token
+from agentcore_training.rpc.ttlcache import TTLCache
 from agentcore_training.webhook.admission import (
     Denial,
     check_policy,
@@ -48,6 +49,7 @@ MAX_REPORT_BYTES = 64 * 1024
 POD_NAME_EXTRA = "authentication.kubernetes.io/pod-name"
 POD_UID_EXTRA = "authentication.kubernetes.io/pod-uid"
 TOKEN_CACHE_SECONDS = 10.0
+TOKEN_CACHE_SIZE = 10_000
 
 
 @dataclass
@@ -73,21 +75,21 @@ class ProgressService:
     interval: float
     on_written: Callable[[str], None] = lambda _uid: None
     _jobs: dict[str, _JobProgress] = field(default_factory=dict)
-    _reviews: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)
+    _reviews: TTLCache[str, dict[str, Any]] = field(
+        default_factory=lambda: TTLCache(TOKEN_CACHE_SIZE, TOKEN_CACHE_SECONDS)
+    )
 
     async def authenticate(self, token: str) -> dict[str, Any] | None:
         """The TokenReview user of a token minted for the progress audience, or None."""
         key = hashlib.sha256(token.encode()).hexdigest()
         cached = self._reviews.get(key)
-        if cached is not None and time.monotonic() - cached[0] < TOKEN_CACHE_SECONDS:
-            return cached[1]
+        if cached is not None:
+            return cached
         review = await review_token(self.client, token, [labels.PROGRESS_TOKEN_AUDIENCE])
         if not review.authenticated or labels.PROGRESS_TOKEN_AUDIENCE not in review.audiences:
             return None
         user = dict(review.user)
-        if len(self._reviews) > 10_000:
-            self._reviews.clear()
-        self._reviews[key] = (time.monotonic(), user)
+        self._reviews.put(key, user)
         return user
 
     async def pod_of(self, user: dict[str, Any]) -> dict[str, Any] | None:
@@ -101,14 +103,11 @@ class ProgressService:
         namespace, pod_name = parts[2], str(pod_names[0])
         pod = self.state.find_pod(namespace, pod_name)
         if pod is None:
-            try:
-                pod = await self.client.get(
-                    path_for("v1", "pods", namespace=namespace, name=pod_name)
-                )
-            except ApiError as error:
-                if error.not_found:
-                    return None
-                raise
+            pod = await self.client.get_or_none(
+                path_for("v1", "pods", namespace=namespace, name=pod_name)
+            )
+            if pod is None:
+                return None
         pod_labels = pod["metadata"].get("labels") or {}
         if pod_uids and pod["metadata"].get("uid") != pod_uids[0]:
             return None
@@ -163,9 +162,7 @@ class ProgressService:
         if report is None:
             return
         trainingjob = TrainingJob.model_validate(body)
-        path = path_for(
-            API_VERSION, "trainingjobs", namespace=trainingjob.namespace, name=trainingjob.name
-        )
+        path = path_for(API_VERSION, PLURAL, namespace=trainingjob.namespace, name=trainingjob.name)
         progress.last_write = time.monotonic()
         try:
             updated = await self.client.patch(
@@ -245,14 +242,9 @@ async def _judge(
     if denial is not None or spec.queries.config_map_ref is None:
         return denial
     name = spec.queries.config_map_ref.name
-    try:
-        configmap: dict[str, Any] | None = await client.get(
-            path_for("v1", "configmaps", namespace=namespace, name=name)
-        )
-    except ApiError as error:
-        if not error.not_found:
-            raise
-        configmap = None
+    configmap = await client.get_or_none(
+        path_for("v1", "configmaps", namespace=namespace, name=name)
+    )
     return check_queries(spec, namespace, configmap, min_queries=min_queries)
 
 

@@ -1,11 +1,16 @@
-"""The operator's settings, from environment variables (AGENTCORE_OPERATOR_*)."""
+"""The operator's settings: one class, read from AGENTCORE_OPERATOR_* environment variables
+and from the command line (a flag wins over its variable). `agentcore-operator` reads them
+once and hands them to the kopf handlers in kopf's memo."""
 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings
+
+from agentcore_training.cli_settings import command_line_settings
 
 
 class WebhookMode(StrEnum):
@@ -17,9 +22,18 @@ class WebhookMode(StrEnum):
 
 
 class OperatorSettings(BaseSettings):
-    """Every knob of the operator. Each field reads AGENTCORE_OPERATOR_<NAME>."""
+    """Every knob of the operator. Each field is the variable AGENTCORE_OPERATOR_<NAME> and
+    the flag --<name> (dashes for underscores)."""
 
-    model_config = SettingsConfigDict(env_prefix="AGENTCORE_OPERATOR_", frozen=True)
+    model_config = command_line_settings("AGENTCORE_OPERATOR_", "agentcore-operator")
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Level of the operator's log."
+    )
+    liveness: str = Field(
+        default="http://0.0.0.0:8081/healthz",
+        description="kopf's liveness endpoint; empty turns it off.",
+    )
 
     namespace: str | None = Field(
         default=None, description="Watch one namespace; all namespaces when unset."
@@ -68,6 +82,11 @@ class OperatorSettings(BaseSettings):
         gt=0,
         description="At most one progress status patch per TrainingJob in this interval.",
     )
+    resync_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="Every TrainingJob is reconciled at least this often (0: only on events).",
+    )
     cancel_grace_seconds: float = Field(
         default=30.0,
         ge=0,
@@ -80,7 +99,7 @@ class OperatorSettings(BaseSettings):
     trainer_command: list[str] = Field(
         # A module, not the console script: the distroless trainer image has no scripts on PATH.
         default_factory=lambda: ["python3", "-m", "agentcore_training.trainer.main"],
-        description="Command of the trainer container.",
+        description="Command of the trainer container (a JSON list).",
     )
     min_queries: int = Field(
         default=100, ge=1, description="Fewest training queries the webhook admits."

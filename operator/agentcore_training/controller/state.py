@@ -12,17 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agentcore_training import labels
-
-
-def _resource_version(obj: dict[str, Any]) -> int:
-    try:
-        return int(obj.get("metadata", {}).get("resourceVersion", "0"))
-    except ValueError:  # opaque by contract; etcd's are integers, anything else always wins
-        return -1
-
-
-def _newer(new: dict[str, Any], old: dict[str, Any] | None) -> bool:
-    return old is None or _resource_version(new) >= _resource_version(old)
+from agentcore_training.kube.versions import is_newer
 
 
 @dataclass
@@ -35,7 +25,7 @@ class ClusterState:
 
     def put_trainingjob(self, obj: dict[str, Any]) -> str:
         uid = str(obj["metadata"]["uid"])
-        if _newer(obj, self.trainingjobs.get(uid)):
+        if is_newer(obj, self.trainingjobs.get(uid)):
             self.trainingjobs[uid] = obj
         return uid
 
@@ -52,7 +42,7 @@ class ClusterState:
             current = self.jobs.get(uid)
             if current is not None and current["metadata"]["uid"] == obj["metadata"]["uid"]:
                 del self.jobs[uid]
-        elif _newer(obj, self.jobs.get(uid)):
+        elif is_newer(obj, self.jobs.get(uid)):
             self.jobs[uid] = obj
         return str(uid)
 
@@ -64,7 +54,7 @@ class ClusterState:
         name = str(obj["metadata"]["name"])
         if deleted:
             pods.pop(name, None)
-        elif _newer(obj, pods.get(name)):
+        elif is_newer(obj, pods.get(name)):
             pods[name] = obj
         return str(uid)
 

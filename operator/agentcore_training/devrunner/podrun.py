@@ -7,36 +7,28 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from agentcore_training.devrunner import sandbox, status
-from agentcore_training.devrunner.podspec import (
-    CONFIG_ERROR,
-    UNSUPPORTED,
-    Fetched,
+from agentcore_training.devrunner.podapi import PodApi, retrying
+from agentcore_training.devrunner.podmodel import (
     LocalProcessPlan,
-    Needs,
     PlanError,
     TokenKey,
-    needs_of,
-    plan_pod,
 )
+from agentcore_training.devrunner.podspec import needs_of, plan_pod
 from agentcore_training.devrunner.process import CONTAINER_LOG, LocalProcess
-from agentcore_training.kube.client import ApiError, KubeClient, path_for
+from agentcore_training.kube.client import ApiError, KubeClient
 from agentcore_training.kube.pods import delete_pod_now, patch_pod_status
-from agentcore_training.kube.tokens import request_pod_token
-
-T = TypeVar("T")
 
 SHUTDOWN_GRACE_S = 10.0  # at most this long per process when the runner itself stops
 START_ERROR_EXIT_CODE = 128  # what a kubelet reports when a container cannot start
 TOKEN_REFRESH_FRACTION = 0.8  # a kubelet refreshes a projected token after 80 % of its life
-_RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0, 8.0, 8.0)
 
 
 class Ending(Enum):
@@ -49,7 +41,7 @@ class Ending(Enum):
 
 
 @dataclass
-class Settings:
+class RunContext:
     """What every PodRun shares."""
 
     workdir: Path
@@ -60,7 +52,7 @@ class Settings:
 class PodRun:
     """Runs one Pod once. The runner feeds it watch events (`update`, `gone`) and `stop`."""
 
-    def __init__(self, client: KubeClient, pod: Mapping[str, Any], settings: Settings) -> None:
+    def __init__(self, client: KubeClient, pod: Mapping[str, Any], settings: RunContext) -> None:
         self._client = client
         self._settings = settings
         self._log = settings.logger
@@ -73,8 +65,7 @@ class PodRun:
         self._deleting = asyncio.Event()  # deletionTimestamp set, or gone
         self._stopping = asyncio.Event()  # the runner stops
         self._start_time = datetime.now(UTC)
-        self._token_expiry: dict[TokenKey, datetime] = {}
-        self.pid: int | None = None
+        self._api = PodApi(client, self.namespace, self.name, self.uid)
 
     @property
     def key(self) -> str:
@@ -118,7 +109,6 @@ class PodRun:
                 )
             )
             return
-        self.pid = process.pid
         started_at = datetime.now(UTC)
         container = status.ContainerInfo(
             plan.container_name, plan.image, f"dev-runner://{process.pid}"
@@ -207,7 +197,7 @@ class PodRun:
 
     async def _try_plan(self) -> LocalProcessPlan:
         needs = needs_of(self._pod)
-        fetched = await self._fetch(needs)
+        fetched = await self._api.fetch(needs)
         return plan_pod(
             self._pod,
             sandbox.sandbox_dir(self._settings.workdir, self.namespace, self.name, self.uid),
@@ -216,55 +206,6 @@ class PodRun:
             claims_dir=sandbox.claims_dir(self._settings.workdir, self.namespace),
             host_has=os.path.exists,
         )
-
-    async def _fetch(self, needs: Needs) -> Fetched:
-        config_maps: dict[str, dict[str, Any]] = {}
-        secrets: dict[str, dict[str, Any]] = {}
-        for plural, names, into in (
-            ("configmaps", needs.config_maps, config_maps),
-            ("secrets", needs.secrets, secrets),
-        ):
-            for name in names:
-                found = await self._get(path_for("v1", plural, namespace=self.namespace, name=name))
-                if found is not None:
-                    into[name] = found
-        tokens = {key: await self._token(needs.service_account, key) for key in needs.tokens}
-        return Fetched(config_maps, secrets, tokens)
-
-    async def _get(self, path: str) -> dict[str, Any] | None:
-        try:
-            return await self._client.get(path)
-        except ApiError as error:
-            if error.not_found:
-                return None
-            raise
-
-    async def _token(self, service_account: str, key: TokenKey) -> str:
-        if not service_account:
-            raise PlanError(
-                UNSUPPORTED,
-                "the pod has no spec.serviceAccountName (the ServiceAccount admission plugin, "
-                "which sets it, is off on this apiserver), so no pod-bound token can be "
-                "requested; set serviceAccountName in the pod template",
-            )
-        try:
-            bound = await request_pod_token(
-                self._client,
-                namespace=self.namespace,
-                service_account=service_account,
-                audiences=[key.audience] if key.audience else [],
-                expiration_seconds=key.expiration_seconds,
-                pod_name=self.name,
-                pod_uid=self.uid,
-            )
-        except ApiError as error:
-            if error.status in (400, 403, 404, 422):
-                raise PlanError(
-                    CONFIG_ERROR, f"token for serviceaccount {service_account!r}: {error.message}"
-                ) from None
-            raise
-        self._token_expiry[key] = bound.expires_at
-        return bound.token
 
     async def _supervise(self, plan: LocalProcessPlan, process: LocalProcess) -> tuple[Ending, int]:
         """Wait for the process to exit, or for deletion, the deadline or the runner's stop."""
@@ -304,13 +245,13 @@ class PodRun:
         while token_files:
             now = datetime.now(UTC)
             due: dict[TokenKey, datetime] = {}
-            for key, expires in self._token_expiry.items():
+            for key, expires in self._api.token_expiry.items():
                 life = timedelta(seconds=key.expiration_seconds)
                 due[key] = expires - life * (1 - TOKEN_REFRESH_FRACTION)
             key, when = min(due.items(), key=lambda item: item[1])
             await asyncio.sleep(max(1.0, (when - now).total_seconds()))
             try:
-                token = await self._token(service_account, key)
+                token = await self._api.token(service_account, key)
             except Exception as error:
                 self._log.warning("%s: token refresh failed, retrying: %s", self.key, error)
                 await asyncio.sleep(10)
@@ -327,7 +268,7 @@ class PodRun:
         if self._gone:
             return
         try:
-            await _retrying(
+            await retrying(
                 lambda: patch_pod_status(self._client, self.namespace, self.name, pod_status),
                 self._log,
                 f"{self.key}: status",
@@ -350,7 +291,7 @@ class PodRun:
         if self._gone:
             return
         try:
-            await _retrying(
+            await retrying(
                 lambda: delete_pod_now(self._client, self.namespace, self.name, self.uid),
                 self._log,
                 f"{self.key}: delete",
@@ -380,23 +321,3 @@ class PodRun:
             for task in tasks:
                 task.cancel()
         return bool(done)
-
-
-def _transient(error: Exception) -> bool:
-    """Worth retrying: connection trouble, timeouts, 429 and 5xx answers."""
-    if isinstance(error, ApiError):
-        return error.status == 429 or error.status >= 500
-    return isinstance(error, OSError | TimeoutError) or type(error).__module__.startswith("aiohttp")
-
-
-async def _retrying(call: Callable[[], Awaitable[T]], logger: logging.Logger, what: str) -> T:
-    """`call()`, retried with backoff (about 25 s in all) while the failure is transient."""
-    for delay in _RETRY_DELAYS_S:
-        try:
-            return await call()
-        except Exception as error:
-            if not _transient(error):
-                raise
-            logger.warning("%s failed, retrying in %ss: %s", what, delay, error)
-            await asyncio.sleep(delay)
-    return await call()

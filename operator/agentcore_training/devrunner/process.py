@@ -10,7 +10,7 @@ import signal
 from pathlib import Path
 from typing import BinaryIO
 
-from agentcore_training.devrunner.podspec import LocalProcessPlan
+from agentcore_training.devrunner.podmodel import LocalProcessPlan
 
 STDOUT_LOG = "stdout.log"
 STDERR_LOG = "stderr.log"

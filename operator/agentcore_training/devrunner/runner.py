@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping
 from typing import Any
 
-from agentcore_training.devrunner.podrun import PodRun, Settings
-from agentcore_training.kube.client import ApiError, KubeClient
-from agentcore_training.kube.pods import list_pods, watch_pods
+from agentcore_training.devrunner.podrun import PodRun, RunContext
+from agentcore_training.kube.client import KubeClient
+from agentcore_training.kube.pods import pods_path
+from agentcore_training.kube.watch import list_then_watch
 
 WATCH_TIMEOUT_S = 240  # the server ends each watch after this; the runner watches again
-_MAX_BACKOFF_S = 30.0
 
 
 class DevRunner:
@@ -23,7 +22,7 @@ class DevRunner:
     def __init__(
         self,
         client: KubeClient,
-        settings: Settings,
+        settings: RunContext,
         *,
         namespace: str | None,
         selector: str,
@@ -37,11 +36,6 @@ class DevRunner:
         self._runs: dict[str, PodRun] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self.synced = asyncio.Event()  # set after the first successful list
-
-    @property
-    def runs(self) -> Mapping[str, PodRun]:
-        """The runs in progress, by pod uid."""
-        return self._runs
 
     async def run(self, stop: asyncio.Event) -> None:
         """Watch until `stop` is set; then stop every process and report its pod."""
@@ -66,52 +60,26 @@ class DevRunner:
             await asyncio.gather(*self._tasks.values(), return_exceptions=True)
 
     async def _watch_forever(self) -> None:
-        backoff = 0.5
-        while True:
-            try:
-                items, version = await list_pods(
-                    self._client, namespace=self._namespace, selector=self._selector
-                )
-                self._reconcile(items)
-                self.synced.set()
-                backoff = 0.5
-                while version:
-                    version = await self._watch_once(version)
-                self._log.info("the watch ended with an error (e.g. 410 Gone); listing again")
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                self._log.warning(
-                    "listing/watching pods failed (%s); retrying in %.1fs", error, backoff
-                )
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, _MAX_BACKOFF_S)
+        await list_then_watch(
+            self._client,
+            pods_path(self._namespace),
+            self,
+            label_selector=self._selector,
+            timeout_seconds=WATCH_TIMEOUT_S,
+            what="dev runner pods",
+        )
 
-    async def _watch_once(self, version: str) -> str:
-        """One watch request; the resourceVersion to continue from ("" means list again)."""
-        try:
-            async for event in watch_pods(
-                self._client,
-                namespace=self._namespace,
-                selector=self._selector,
-                resource_version=version,
-                timeout_seconds=WATCH_TIMEOUT_S,
-            ):
-                kind = event.get("type")
-                obj: dict[str, Any] = event.get("object") or {}
-                if kind == "ERROR":
-                    self._log.info("watch error %s: %s", obj.get("code"), obj.get("message"))
-                    return ""  # 410 Gone (or another error): list again
-                version = str(obj.get("metadata", {}).get("resourceVersion") or version)
-                if kind == "DELETED":
-                    self._on_gone(obj)
-                elif kind in ("ADDED", "MODIFIED"):
-                    self._on_pod(obj)
-        except ApiError as error:
-            if error.status == 410:
-                return ""
-            raise
-        return version
+    # The WatchHandler of the loop ---------------------------------------------------------
+
+    def listed(self, items: list[dict[str, Any]], version: str) -> None:
+        self._reconcile(items)
+        self.synced.set()
+
+    def changed(self, event_type: str, obj: dict[str, Any]) -> None:
+        if event_type == "DELETED":
+            self._on_gone(obj)
+        else:
+            self._on_pod(obj)
 
     def _reconcile(self, pods: list[dict[str, Any]]) -> None:
         """After a list: handle every pod; runs whose pod is no longer there were deleted."""

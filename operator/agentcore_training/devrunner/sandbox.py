@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from agentcore_training.devrunner.podspec import LocalProcessPlan, PlannedFile
+from agentcore_training.devrunner.podmodel import LocalProcessPlan, PlannedFile
 
 
 def sandbox_dir(workdir: Path, namespace: str, name: str, uid: str) -> Path:

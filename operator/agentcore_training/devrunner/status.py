@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from agentcore_training.devrunner.podspec import LOOPBACK_IP
+from agentcore_training.api.timestamps import rfc3339
+from agentcore_training.devrunner.podmodel import LOOPBACK_IP
 
 MAX_TERMINATION_MESSAGE_BYTES = 4096  # what a kubelet reads of the termination-message file
 FALLBACK_LOG_LINES = 80  # FallbackToLogsOnError: the kubelet's tail of the container log
@@ -30,11 +31,6 @@ class ContainerInfo:
     def image_id(self) -> str:
         # Nothing is pulled: say so instead of pretending a digest.
         return f"dev-runner://{self.image}" if self.image else ""
-
-
-def rfc3339(moment: datetime) -> str:
-    """The API's timestamp format (second precision, UTC)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def exit_code_of(returncode: int) -> int:

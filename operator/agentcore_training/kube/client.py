@@ -159,6 +159,15 @@ class KubeClient:
     async def get(self, path: str, **query: str | int | bool) -> dict[str, Any]:
         return await self.request("GET", path, query=query)
 
+    async def get_or_none(self, path: str, **query: str | int | bool) -> dict[str, Any] | None:
+        """The object at `path`, or None when there is none (404); other errors raise."""
+        try:
+            return await self.get(path, **query)
+        except ApiError as error:
+            if error.not_found:
+                return None
+            raise
+
     async def create(self, path: str, body: Mapping[str, Any], **query: str) -> dict[str, Any]:
         return await self.request("POST", path, body=dict(body), query=query)
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
+from agentcore_training.api.timestamps import rfc3339
 from agentcore_training.kube.client import KubeClient, path_for
 
 COMPONENT = "agentcore-training-operator"
@@ -15,7 +15,7 @@ async def record_event(
 ) -> None:
     """Record one Event about `involved`; failures are the caller's to log, not to raise."""
     meta = involved["metadata"]
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = rfc3339()
     event = {
         "apiVersion": "v1",
         "kind": "Event",

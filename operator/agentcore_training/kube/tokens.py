@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from agentcore_training.api.timestamps import parse_rfc3339
 from agentcore_training.kube.client import KubeClient, path_for
 
 
@@ -43,5 +44,5 @@ async def request_pod_token(
     }
     answer = await client.create(path, body)
     status = answer["status"]
-    expires = datetime.fromisoformat(str(status["expirationTimestamp"]).replace("Z", "+00:00"))
+    expires = parse_rfc3339(str(status["expirationTimestamp"]))
     return BoundToken(str(status["token"]), expires)

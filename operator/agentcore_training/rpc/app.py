@@ -1,15 +1,15 @@
 """The aiohttp application: POST /jsonrpc, /healthz, /readyz, /metrics.
 
-`build_app` is the HTTP layer around any dispatcher and authenticator (the tests give it
-their own); `create_app` wires the real one: KubeClient, watch cache, TokenReview/JWT
-authentication and SubjectAccessReview authorization, started and stopped by cleanup_ctx.
+`build_app` is the HTTP layer; its cleanup context creates the parts behind it and puts
+them under typed AppKeys (the tests give it their own dispatcher and authenticator).
+`create_app` composes the real one: KubeClient, watch cache, TokenReview/JWT authentication
+and SubjectAccessReview authorization, created, started and stopped in its cleanup context.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 
 import aiohttp
 from aiohttp import web
@@ -21,7 +21,6 @@ from agentcore_training.rpc import errors
 from agentcore_training.rpc.auth import (
     Authenticate,
     Authenticator,
-    Authorize,
     Authorizer,
     AuthUnavailableError,
     bearer_token,
@@ -30,7 +29,7 @@ from agentcore_training.rpc.cache import TrainingJobCache
 from agentcore_training.rpc.handlers import Service, build_dispatcher
 from agentcore_training.rpc.identity import Principal
 from agentcore_training.rpc.protocol import Dispatcher, dumps, error_response
-from agentcore_training.rpc.settings import Settings
+from agentcore_training.rpc.settings import ShimSettings
 
 log = logging.getLogger(__name__)
 
@@ -68,19 +67,17 @@ class Metrics:
         self.latency.labels(method).observe(seconds)
 
 
-@dataclass
-class Shim:
-    """What one running app holds."""
+SETTINGS = web.AppKey("settings", ShimSettings)
+METRICS = web.AppKey("metrics", Metrics)
+# Put into the app by its cleanup context, on start-up:
+DISPATCHER: web.AppKey[Dispatcher[Principal]] = web.AppKey("dispatcher")
+AUTHENTICATE: web.AppKey[Authenticate] = web.AppKey("authenticate")
+READY: web.AppKey[Callable[[], bool]] = web.AppKey("ready")
+SERVICE = web.AppKey("service", Service)
 
-    settings: Settings
-    dispatcher: Dispatcher[Principal]
-    authenticate: Authenticate
-    ready: Callable[[], bool]
-    metrics: Metrics
-    cache: TrainingJobCache | None = None
-
-
-SHIM = web.AppKey("shim", Shim)
+CleanupContext = Callable[[web.Application], AsyncIterator[None]]
+"""What starts the shim's parts (putting DISPATCHER, AUTHENTICATE and READY into the app)
+and stops them."""
 
 
 def _json(status: int, body: object, headers: dict[str, str] | None = None) -> web.Response:
@@ -93,31 +90,31 @@ def _refuse(status: int, code: int, message: str) -> web.Response:
 
 
 async def handle_jsonrpc(request: web.Request) -> web.StreamResponse:
-    shim = request.app[SHIM]
-    response = await _answer(request, shim)
-    shim.metrics.http.labels(str(response.status)).inc()
+    response = await _answer(request)
+    request.app[METRICS].http.labels(str(response.status)).inc()
     return response
 
 
-async def _answer(request: web.Request, shim: Shim) -> web.StreamResponse:
+async def _answer(request: web.Request) -> web.StreamResponse:
+    app = request.app
     token = bearer_token(request.headers.get("Authorization"))
     if token is None:
         return _refuse(401, errors.UNAUTHENTICATED, "Unauthorized: a bearer token is required")
     try:
-        principal = await shim.authenticate(token)
+        principal = await app[AUTHENTICATE](token)
     except AuthUnavailableError as error:
         log.warning("cannot authenticate: %s", error)
         return _refuse(503, errors.UNAVAILABLE, "Unavailable: cannot authenticate now; retry")
     if principal is None:
         return _refuse(401, errors.UNAUTHENTICATED, "Unauthorized: the bearer token is not valid")
-    limit = shim.settings.max_request_bytes
+    limit = app[SETTINGS].max_request_bytes
     if request.content_length is not None and request.content_length > limit:
         return _refuse(413, errors.INVALID_REQUEST, f"Request body over {limit} bytes")
     try:
         body = await request.read()
     except web.HTTPRequestEntityTooLarge:
         return _refuse(413, errors.INVALID_REQUEST, f"Request body over {limit} bytes")
-    answer = await shim.dispatcher.handle(body, principal)
+    answer = await app[DISPATCHER].handle(body, principal)
     if answer is None:
         return web.Response(status=204)
     return web.Response(status=200, body=answer, content_type=JSON_TYPE)
@@ -128,86 +125,61 @@ async def handle_healthz(_: web.Request) -> web.Response:
 
 
 async def handle_readyz(request: web.Request) -> web.Response:
-    if request.app[SHIM].ready():
+    if request.app[READY]():
         return web.Response(text="ok\n")
     return web.Response(status=503, text="the TrainingJob cache has not synced\n")
 
 
 async def handle_metrics(request: web.Request) -> web.Response:
-    registry = request.app[SHIM].metrics.registry
+    registry = request.app[METRICS].registry
     response = web.Response(body=generate_latest(registry))
     response.headers["Content-Type"] = CONTENT_TYPE_LATEST
     return response
 
 
-def build_app(
-    settings: Settings,
-    dispatcher: Dispatcher[Principal],
-    authenticate: Authenticate,
-    ready: Callable[[], bool] = lambda: True,
-    metrics: Metrics | None = None,
-) -> web.Application:
-    """The HTTP layer around a dispatcher and an authenticator."""
-    metrics = metrics or Metrics()
-    if dispatcher.observer is None:
-        dispatcher.observer = metrics.observe
+def build_app(settings: ShimSettings, context: CleanupContext) -> web.Application:
+    """The HTTP layer: the routes, the settings and the metrics; `context` starts the parts
+    behind it (the tests give their own)."""
     app = web.Application(client_max_size=settings.max_request_bytes)
-    app[SHIM] = Shim(settings, dispatcher, authenticate, ready, metrics)
+    app[SETTINGS] = settings
+    app[METRICS] = Metrics()
     app.router.add_post("/jsonrpc", handle_jsonrpc)
     app.router.add_get("/healthz", handle_healthz)
     app.router.add_get("/readyz", handle_readyz)
     app.router.add_get("/metrics", handle_metrics)
+    app.cleanup_ctx.append(context)
     return app
 
 
-async def _no_one(_: str) -> Principal | None:
-    return None
+def create_app(settings: ShimSettings, *, client: KubeClient | None = None) -> web.Application:
+    """The shim. On start-up the KubeClient is opened (from settings.kubeconfig unless one is
+    given; a given one stays open), the watch cache started and the authenticator's JWKS
+    fetched; on clean-up all are closed."""
 
-
-def create_app(
-    settings: Settings,
-    *,
-    client: KubeClient | None = None,
-    authenticate: Authenticate | None = None,
-    authorize: Authorize | None = None,
-) -> web.Application:
-    """The shim: the KubeClient (from settings.kubeconfig unless given) is opened, the watch
-    cache started and the authenticator's JWKS fetched on start-up; all closed on clean-up."""
-    metrics = Metrics()
-    dispatcher: Dispatcher[Principal] = Dispatcher(
-        max_batch=settings.max_batch, observer=metrics.observe
-    )
-    app = build_app(settings, dispatcher, _no_one, lambda: False, metrics)
-    shim = app[SHIM]
-
-    async def kube(_: web.Application) -> AsyncIterator[None]:
+    async def kubernetes(app: web.Application) -> AsyncIterator[None]:
         kube_client = client or await KubeClient.connect(settings.kubeconfig)
         http = aiohttp.ClientSession()
         cache = TrainingJobCache(kube_client, settings.watch_namespace)
         try:
-            authenticator = authenticate
-            if authenticator is None:
-                real = Authenticator(settings, kube_client, http)
-                await real.start()
-                authenticator = real
+            authenticator = Authenticator(settings, kube_client, http)
+            await authenticator.start()
+            authenticate: Authenticate = authenticator
             service = Service(
                 settings=settings,
                 client=kube_client,
                 cache=cache,
-                authorize=authorize or Authorizer(settings, kube_client),
+                authorize=Authorizer(settings, kube_client),
             )
-            dispatcher.methods.update(build_dispatcher(service).methods)
-            shim.authenticate = authenticator
-            shim.ready = lambda: cache.synced
-            shim.cache = cache
+            app[SERVICE] = service
+            app[AUTHENTICATE] = authenticate
+            app[DISPATCHER] = build_dispatcher(service, app[METRICS].observe, settings.max_batch)
+            app[READY] = cache.is_synced
             cache.start()
             yield
         finally:
-            shim.authenticate = _no_one
             await cache.stop()
             await http.close()
             if client is None:
                 await kube_client.close()
 
-    app.cleanup_ctx.append(kube)
-    return app
+    return build_app(settings, kubernetes)

@@ -27,7 +27,7 @@ from agentcore_training.rpc.jwtverify import (
     looks_like_jwt,
     unverified_issuer,
 )
-from agentcore_training.rpc.settings import Settings
+from agentcore_training.rpc.settings import ShimSettings
 from agentcore_training.rpc.ttlcache import TTLCache
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ class Authenticator:
 
     def __init__(
         self,
-        settings: Settings,
+        settings: ShimSettings,
         client: KubeClient | None,
         http: aiohttp.ClientSession | None = None,
     ) -> None:
@@ -203,7 +203,7 @@ class Authorizer:
     and a name is given is the named one asked, so rules with resourceNames still work.
     """
 
-    def __init__(self, settings: Settings, client: KubeClient) -> None:
+    def __init__(self, settings: ShimSettings, client: KubeClient) -> None:
         self._client = client
         self._memo: _Memo[tuple[Principal, str, str, str], bool] = _Memo(
             TTLCache(settings.auth_cache_size * 4, settings.authz_cache_ttl_seconds)

@@ -14,11 +14,12 @@ from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
+from pydantic import ValidationError
 
-from agentcore_training.api.resource import API_VERSION, PLURAL
+from agentcore_training.api.resource import API_VERSION, PLURAL, TrainingJob
 from agentcore_training.kube.client import ApiError, KubeClient, path_for
 from agentcore_training.rpc.errors import unavailable
-from agentcore_training.rpc.store import JobStore
+from agentcore_training.rpc.store import JobStore, from_api
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +40,9 @@ class TrainingJobCache:
         self.store = JobStore()
         self._synced = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self.relists = 0
 
-    @property
-    def synced(self) -> bool:
+    def is_synced(self) -> bool:
+        """Whether the first list is in."""
         return self._synced.is_set()
 
     def start(self) -> None:
@@ -65,9 +65,9 @@ class TrainingJobCache:
         except TimeoutError:
             raise unavailable("the TrainingJob cache has not synced yet; retry") from None
 
-    def put(self, obj: Mapping[str, Any]) -> None:
+    def put(self, trainingjob: TrainingJob) -> None:
         """A write's answer, visible to the next read at once."""
-        self.store.upsert(obj)
+        self.store.upsert(trainingjob)
 
     async def _run(self) -> None:
         backoff = 0.5
@@ -80,7 +80,6 @@ class TrainingJobCache:
             except asyncio.CancelledError:
                 raise
             except _Relist:
-                self.relists += 1
                 continue
             except (ApiError, aiohttp.ClientError, TimeoutError, ValueError) as error:
                 log.warning("TrainingJob watch failed, listing again in %.1fs: %s", backoff, error)
@@ -94,7 +93,8 @@ class TrainingJobCache:
         version = str(answer.get("metadata", {}).get("resourceVersion", ""))
         items = answer.get("items") or []
         kind = {"apiVersion": answer.get("apiVersion", API_VERSION), "kind": "TrainingJob"}
-        self.store.replace(({**kind, **item} for item in items), version)
+        parsed = (_parsed({**kind, **item}) for item in items)
+        self.store.replace((tj for tj in parsed if tj is not None), version)
         self._synced.set()
         log.info("TrainingJob cache listed %d objects at version %s", len(items), version)
         return version
@@ -112,8 +112,26 @@ class TrainingJobCache:
                 raise _Relist
             new_version = str(obj.get("metadata", {}).get("resourceVersion", "")) or version
             if kind in ("ADDED", "MODIFIED"):
-                self.store.upsert(obj)
+                trainingjob = _parsed(obj)
+                if trainingjob is not None:
+                    self.store.upsert(trainingjob)
             elif kind == "DELETED":
-                self.store.delete(obj)
+                self.store.delete(str(obj.get("metadata", {}).get("uid", "")))
             version = new_version
         return version
+
+
+def _parsed(obj: Mapping[str, Any]) -> TrainingJob | None:
+    """The model of a listed or watched object; None (and a warning) when the models refuse
+    it, which the CRD's schema only allows when the shim is older than the CRD."""
+    try:
+        return from_api(obj)
+    except ValidationError as error:
+        meta = obj.get("metadata", {})
+        log.warning(
+            "TrainingJob %s/%s left out of the cache: %s",
+            meta.get("namespace"),
+            meta.get("name"),
+            error,
+        )
+        return None

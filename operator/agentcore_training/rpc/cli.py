@@ -143,7 +143,8 @@ async def run(args: argparse.Namespace, out: TextIO) -> int:
             else:
                 out.write(
                     f"started job {result['job_id']} ({result['namespace']}/{result['name']}): "
-                    f"{result['total_iterations']} iterations, budget ${result['budget_usd']}\n"
+                    f"{result['total_iterations']} iterations, "
+                    f"budget ${render.usd(result['budget_usd'])}\n"
                 )
         elif args.command == "status":
             params = {"job_id": args.job_id, **namespace}

@@ -1,7 +1,9 @@
 """The methods at work: authorize the call, read the watch cache, write to the apiserver.
 
-Params are checked and results built by the pure functions of methods.py; this module adds
-the I/O. Every call is authorized by Kubernetes RBAC for the caller (a SubjectAccessReview):
+Params are checked by params.py, what is written is built by manifests.py and results are
+read back by results.py, all pure; this module adds the I/O.
+
+Every call is authorized by Kubernetes RBAC for the caller (a SubjectAccessReview):
 create, get, list, and the custom verb cancel, on trainingjobs.training.agentcore.dev.
 """
 
@@ -18,15 +20,16 @@ from typing import Any
 
 import aiohttp
 
-from agentcore_training.api.resource import API_VERSION, PLURAL
+from agentcore_training.api.resource import API_VERSION, PLURAL, TrainingJob
 from agentcore_training.kube.client import ApiError, KubeClient, path_for
-from agentcore_training.rpc import errors, methods, openrpc
+from agentcore_training.rpc import errors, manifests, methods, openrpc, params, results
 from agentcore_training.rpc.auth import Authorize, AuthUnavailableError
 from agentcore_training.rpc.cache import TrainingJobCache
 from agentcore_training.rpc.errors import RpcError
 from agentcore_training.rpc.identity import Principal
 from agentcore_training.rpc.protocol import Dispatcher, Observer
-from agentcore_training.rpc.settings import Settings
+from agentcore_training.rpc.settings import ShimSettings
+from agentcore_training.rpc.store import from_api
 
 log = logging.getLogger(__name__)
 
@@ -35,24 +38,18 @@ _NAME_ATTEMPTS = 3
 
 
 def random_suffix() -> str:
-    return "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(methods.SUFFIX_LENGTH))
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+    return "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(manifests.SUFFIX_LENGTH))
 
 
 @dataclass
 class Service:
     """What the methods need: the apiserver, the watch cache, RBAC, the settings."""
 
-    settings: Settings
+    settings: ShimSettings
     client: KubeClient
     cache: TrainingJobCache
     authorize: Authorize
-    now: Callable[[], datetime] = _now
     suffix: Callable[[], str] = random_suffix
-    _discover: dict[str, Any] = field(default_factory=dict)
     # get_status results by uid, for the resourceVersion they were built from.
     _status_memo: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
     _summary_memo: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
@@ -80,30 +77,29 @@ class Service:
 
     async def _visible_job(
         self, principal: Principal, job_id: str, namespace: str | None
-    ) -> dict[str, Any]:
+    ) -> TrainingJob:
         """The cached job, if the caller may get it; -32001 alike when absent or hidden."""
         await self.cache.wait_synced(self.settings.cache_sync_timeout_seconds)
         job = self.cache.store.get(job_id)
         if job is None:
             raise errors.job_not_found(job_id)
-        meta = job["metadata"]
-        if namespace is not None and meta.get("namespace") != namespace:
+        if namespace is not None and job.namespace != namespace:
             raise errors.job_not_found(job_id)
-        if not await self._allowed(principal, "get", meta["namespace"], meta["name"]):
+        if not await self._allowed(principal, "get", job.namespace, job.name):
             raise errors.job_not_found(job_id)
         return job
 
     # --- the methods -----------------------------------------------------------------------
 
-    async def start_grpo(self, params: dict[str, Any], principal: Principal) -> dict[str, Any]:
-        parsed = methods.parse_start_grpo(params)
+    async def start_grpo(self, given: dict[str, Any], principal: Principal) -> dict[str, Any]:
+        parsed = params.parse_start_grpo(given)
         namespace = parsed.namespace or self.settings.namespace
         self._served(namespace)
-        jsonl = methods.queries_jsonl(parsed)
+        jsonl = manifests.queries_jsonl(parsed)
         await self._require(principal, "create", namespace)
         for _ in range(_NAME_ATTEMPTS):
-            name = methods.job_name(parsed.agent_id, self.suffix())
-            configmap = methods.queries_configmap(name, namespace, parsed.agent_id, jsonl)
+            name = manifests.job_name(parsed.agent_id, self.suffix())
+            configmap = manifests.queries_configmap(name, namespace, parsed.agent_id, jsonl)
             cm_path = path_for("v1", "configmaps", namespace=namespace)
             try:
                 await self.client.create(cm_path, configmap)
@@ -114,10 +110,12 @@ class Service:
             except (aiohttp.ClientError, TimeoutError) as error:
                 raise errors.unavailable(f"the Kubernetes API did not answer: {error}") from None
             cm_name = configmap["metadata"]["name"]
-            manifest = methods.trainingjob_manifest(name, namespace, parsed, principal.username)
+            manifest = manifests.trainingjob_manifest(name, namespace, parsed, principal.username)
             try:
-                created = await self.client.create(
-                    path_for(API_VERSION, PLURAL, namespace=namespace), manifest
+                created = from_api(
+                    await self.client.create(
+                        path_for(API_VERSION, PLURAL, namespace=namespace), manifest
+                    )
                 )
             except ApiError as error:
                 await self._delete(path_for("v1", "configmaps", namespace=namespace, name=cm_name))
@@ -130,7 +128,7 @@ class Service:
             try:
                 await self.client.patch(
                     path_for("v1", "configmaps", namespace=namespace, name=cm_name),
-                    methods.owner_patch(created),
+                    manifests.owner_patch(created),
                 )
             except BaseException as error:
                 await self._delete(path_for(API_VERSION, PLURAL, namespace=namespace, name=name))
@@ -144,10 +142,10 @@ class Service:
                 principal.username,
                 namespace,
                 name,
-                methods.uid_of(created),
+                created.uid,
                 parsed.agent_id,
             )
-            return methods.start_result(created).to_json()
+            return results.start_result(created).to_json()
         raise errors.unavailable("could not find a free name for the TrainingJob; retry")
 
     async def _delete(self, path: str) -> None:
@@ -160,31 +158,33 @@ class Service:
         except Exception as error:  # clean-up must not hide the first error
             log.warning("could not clean up %s: %s", path, error)
 
-    async def get_status(self, params: dict[str, Any], principal: Principal) -> dict[str, Any]:
-        ref = methods.parse_job_ref(params)
+    async def get_status(self, given: dict[str, Any], principal: Principal) -> dict[str, Any]:
+        ref = params.parse_job_ref(given)
         job = await self._visible_job(principal, ref.job_id, ref.namespace)
-        version = str(job["metadata"].get("resourceVersion", ""))
+        version = str(job.metadata.get("resourceVersion", ""))
         memo = self._status_memo.get(ref.job_id)
         if memo is not None and memo[0] == version:
             return memo[1]
-        result = methods.status_result(job).to_json()
+        result = results.status_result(job).to_json()
         if len(self._status_memo) > 2 * len(self.cache.store) + 1000:
             self._status_memo.clear()
         self._status_memo[ref.job_id] = (version, result)
         return result
 
-    async def cancel(self, params: dict[str, Any], principal: Principal) -> dict[str, Any]:
-        ref = methods.parse_job_ref(params)
+    async def cancel(self, given: dict[str, Any], principal: Principal) -> dict[str, Any]:
+        ref = params.parse_job_ref(given)
         job = await self._visible_job(principal, ref.job_id, ref.namespace)
-        namespace, name = job["metadata"]["namespace"], job["metadata"]["name"]
+        namespace, name = job.namespace, job.name
         if not await self._allowed(principal, "cancel", namespace, name):
             raise errors.forbidden("cancel", namespace, principal.username)
-        methods.check_cancellable(job)
-        if job.get("spec", {}).get("cancel") is not True:
+        results.check_cancellable(job)
+        if not job.spec.cancel:
             try:
-                job = await self.client.patch(
-                    path_for(API_VERSION, PLURAL, namespace=namespace, name=name),
-                    methods.cancel_patch(),
+                job = from_api(
+                    await self.client.patch(
+                        path_for(API_VERSION, PLURAL, namespace=namespace, name=name),
+                        manifests.cancel_patch(),
+                    )
                 )
             except ApiError as error:
                 if error.not_found:
@@ -194,10 +194,10 @@ class Service:
                 raise errors.unavailable(f"the Kubernetes API did not answer: {error}") from None
             self.cache.put(job)
             log.info("%s cancelled TrainingJob %s/%s", principal.username, namespace, name)
-        return methods.cancel_result(job, self.now()).to_json()
+        return results.cancel_result(job, datetime.now(UTC)).to_json()
 
-    async def list_jobs(self, params: dict[str, Any], principal: Principal) -> dict[str, Any]:
-        parsed = methods.parse_list_jobs(params)
+    async def list_jobs(self, given: dict[str, Any], principal: Principal) -> dict[str, Any]:
+        parsed = params.parse_list_jobs(given)
         await self.cache.wait_synced(self.settings.cache_sync_timeout_seconds)
         store = self.cache.store
         if parsed.namespace is not None:
@@ -221,27 +221,25 @@ class Service:
                 if allowed
                 for job in store.select(namespace=ns, agent_id=parsed.agent_id)
             ]
-        return methods.list_result_json(
-            (methods.created_key(job), self._summary(job)) for job in jobs
+        return results.list_result_json(
+            (results.created_key(job), self._summary(job)) for job in jobs
         )
 
-    def _summary(self, job: dict[str, Any]) -> dict[str, Any]:
+    def _summary(self, job: TrainingJob) -> dict[str, Any]:
         """A job's list_jobs entry, built once per resourceVersion."""
-        uid, version = methods.uid_of(job), str(job["metadata"].get("resourceVersion", ""))
+        uid, version = job.uid, str(job.metadata.get("resourceVersion", ""))
         memo = self._summary_memo.get(uid)
         if memo is not None and memo[0] == version:
             return memo[1]
-        summary = methods.summary_of(job).to_json()
+        summary = results.summary_of(job).to_json()
         if len(self._summary_memo) > 2 * len(self.cache.store) + 1000:
             self._summary_memo.clear()
         self._summary_memo[uid] = (version, summary)
         return summary
 
-    async def discover(self, params: dict[str, Any], principal: Principal) -> dict[str, Any]:
-        methods.parse_discover(params)
-        if not self._discover:
-            self._discover = openrpc.document()
-        return self._discover
+    async def discover(self, given: dict[str, Any], principal: Principal) -> dict[str, Any]:
+        params.parse_discover(given)
+        return openrpc.served_document()
 
 
 def _translate(error: ApiError, what: str) -> RpcError:
@@ -262,9 +260,7 @@ def _translate(error: ApiError, what: str) -> RpcError:
     return RpcError(errors.INTERNAL_ERROR, f"Internal error: the apiserver answered {error}")
 
 
-def build_dispatcher(
-    service: Service, observer: Observer | None = None, max_batch: int = 100
-) -> Dispatcher[Principal]:
+def build_dispatcher(service: Service, observer: Observer, max_batch: int) -> Dispatcher[Principal]:
     """The JSON-RPC methods of `service`, registered with their positional order."""
     dispatcher: Dispatcher[Principal] = Dispatcher(max_batch=max_batch, observer=observer)
     handlers = {

@@ -71,9 +71,6 @@ class JwtVerifier:
             raise JwtError(f"unusable JWKS: {error}") from None
         self._keys = [key for key in keyset.keys if key.key_type in ("RSA", "EC")]
 
-    def has_kid(self, kid: str | None) -> bool:
-        return any(key.key_id == kid for key in self._keys)
-
     def _key_for(self, alg: str, kid: str | None) -> Any:
         if alg == "HS256":
             return self._secret

@@ -12,12 +12,12 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from agentcore_training.rpc.app import create_app
-from agentcore_training.rpc.settings import ENV_PREFIX, Settings
+from agentcore_training.rpc.settings import ENV_PREFIX, ShimSettings
 
 
 def _help() -> str:
     lines = ["environment variables (defaults in brackets):"]
-    for name, info in Settings.model_fields.items():
+    for name, info in ShimSettings.model_fields.items():
         default = info.get_default(call_default_factory=True)
         lines.append(f"  {ENV_PREFIX}{name.upper():<28} {info.description} [{default}]")
     return "\n".join(lines)
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.parse_args(argv)
     try:
-        settings = Settings.from_env()
+        settings = ShimSettings()
     except ValidationError as error:
         print(f"agentcore-rpc: bad settings:\n{error}", file=sys.stderr)
         return 2

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from importlib import metadata
 from typing import Any
 
 from pydantic import BaseModel
 
+from agentcore_training.api.money import MONEY_PATTERN
 from agentcore_training.rpc.errors import CODES
 from agentcore_training.rpc.methods import METHODS, MethodSpec
+from agentcore_training.rpc.schemas import MONEY_NUMBER_SCHEMA
 
 OPENRPC_VERSION = "1.3.2"
 _REF = "#/components/schemas/{model}"
+_MONEY_SCHEMA = {"type": "string", "pattern": MONEY_PATTERN}
 
 
 def _version() -> str:
@@ -23,14 +27,31 @@ def _version() -> str:
 
 
 def _schema(model: type[BaseModel], mode: str, schemas: dict[str, Any]) -> dict[str, Any]:
-    """The model's JSON schema; its $defs move to components.schemas."""
+    """The model's JSON schema; its $defs move to components.schemas. Money, a decimal string
+    in the resource, is a JSON number in results and a number or a decimal string in params."""
     schema = model.model_json_schema(
         by_alias=False,
         ref_template=_REF,
         mode="validation" if mode == "validation" else "serialization",
     )
-    schemas.update(schema.pop("$defs", {}))
-    return schema
+    viewed: dict[str, Any] = _money(schema, result=mode != "validation")
+    schemas.update(viewed.pop("$defs", {}))
+    return viewed
+
+
+def _money(node: Any, *, result: bool) -> Any:
+    """`node` with each money schema (a decimal string) as the JSON-RPC view has it."""
+    if isinstance(node, list):
+        return [_money(value, result=result) for value in node]
+    if not isinstance(node, dict):
+        return node
+    if node.get("type") == "string" and node.get("pattern") == MONEY_PATTERN:
+        kept = {k: v for k, v in node.items() if k not in ("type", "pattern")}
+        if result:  # a result's money is a number; a default in string form would mislead
+            kept.pop("default", None)
+            return {**kept, **MONEY_NUMBER_SCHEMA}
+        return {**kept, "anyOf": [dict(MONEY_NUMBER_SCHEMA), dict(_MONEY_SCHEMA)]}
+    return {key: _money(value, result=result) for key, value in node.items()}
 
 
 def _method(spec: MethodSpec, schemas: dict[str, Any]) -> dict[str, Any]:
@@ -87,3 +108,9 @@ def document(
     if server_url is not None:
         doc["servers"] = [{"name": "agentcore-rpc", "url": server_url}]
     return doc
+
+
+@functools.cache
+def served_document() -> dict[str, Any]:
+    """The document `rpc.discover` answers with, built once (callers must not change it)."""
+    return document()

@@ -9,8 +9,9 @@ params. Rules, from https://www.jsonrpc.org/specification:
 - an empty batch: one -32600 (not an array); invalid entries of a batch are answered one by
   one; a batch of notifications gets nothing at all.
 - a Request object needs `"jsonrpc": "2.0"`, a string `method`, `params` (if present) an
-  array or object, `id` (if present) a string, number or null; a boolean, array or object id
-  makes the request invalid (answered with id null).
+  array or object, or null (treated as omitted, as the original server did), `id` (if
+  present) a string, number or null; a boolean, array or object id makes the request
+  invalid (answered with id null).
 - a notification (no `id` member) is never answered, not even when it fails.
 - ids are echoed as they came; methods raise RpcError for their own errors; any other
   exception is -32603 with an error id in `data` that matches the log line, never a traceback.
@@ -22,10 +23,14 @@ import asyncio
 import json
 import logging
 import math
+import re
+import secrets
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 from agentcore_training.rpc.errors import (
@@ -45,6 +50,10 @@ Observer = Callable[[str, int, float], None]
 """Called once per call that ran or was refused: (method, code or 0, seconds)."""
 
 _NO_ID = object()  # marks a notification: the Request object has no "id" member
+# A Decimal's digits travel through json.dumps as a string that starts with a NUL and a
+# per-process nonce (no value from outside holds it), then become a bare number.
+_NUMBER_MARK = f"\x00{secrets.token_hex(8)}:"
+_MARKED_NUMBER = re.compile(r'"\\u0000' + _NUMBER_MARK[1:] + r'(-?[0-9]+(?:\.[0-9]+)?)"')
 UNKNOWN_METHOD_LABEL = "<unknown>"
 INVALID_LABEL = "<invalid>"
 
@@ -80,7 +89,23 @@ def loads(body: bytes | str) -> Any:
 
 
 def dumps(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    """Compact JSON; a Decimal is written as a JSON number with its exact digits (money in
+    the original methods' results), a datetime as an RFC 3339 string."""
+    marked = False
+
+    def default(obj: Any) -> Any:
+        nonlocal marked
+        if isinstance(obj, Decimal) and obj.is_finite():
+            marked = True
+            return f"{_NUMBER_MARK}{obj:f}"
+        if isinstance(obj, datetime):
+            return obj.isoformat().replace("+00:00", "Z")
+        raise TypeError(f"{type(obj).__name__} is not JSON")
+
+    text = json.dumps(
+        value, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=default
+    )
+    return (_MARKED_NUMBER.sub(r"\1", text) if marked else text).encode()
 
 
 def _valid_id(value: Any) -> bool:
@@ -216,8 +241,8 @@ def _invalid(request: Any) -> str | None:
         return 'the "jsonrpc" member must be exactly "2.0"'
     if not isinstance(request.get("method"), str):
         return 'the "method" member must be a string'
-    if "params" in request and not isinstance(request["params"], list | dict):
-        return 'the "params" member must be an array or an object'
+    if request.get("params") is not None and not isinstance(request["params"], list | dict):
+        return 'the "params" member must be an array, an object or null'
     if "id" in request and not _valid_id(request["id"]):
         return 'the "id" member must be a string, a number or null'
     return None

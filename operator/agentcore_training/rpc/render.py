@@ -78,9 +78,18 @@ def status_line(status: Mapping[str, Any], width: int = 30) -> str:
     reward_text = f"reward {reward:.3f}" if isinstance(reward, int | float) else "reward -"
     return (
         f"{status.get('status', '?'):<9} iteration {current}/{total} │{bar(percent / 100, width)}│ "
-        f"{percent:3d}%  {reward_text}  cost ${cost.get('cost_usd', '0')} / "
-        f"${cost.get('budget_usd', '?')}"
+        f"{percent:3d}%  {reward_text}  cost ${usd(cost.get('cost_usd', 0))} / "
+        f"${usd(cost.get('budget_usd', '?'))}"
     )
+
+
+def usd(amount: Any) -> str:
+    """An amount of a result (a JSON number) as dollars and at least whole cents: 5.0 -> 5.00."""
+    text = repr(amount) if isinstance(amount, float) else str(amount)
+    whole, dot, cents = text.partition(".")
+    if not whole.isdigit() or (dot and not cents.isdigit()):
+        return text
+    return f"{whole}.{cents.ljust(2, '0')}"
 
 
 def describe(status: Mapping[str, Any]) -> list[str]:

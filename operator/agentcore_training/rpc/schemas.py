@@ -7,9 +7,10 @@ The OpenRPC document (`rpc.discover`) is generated from these models.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from agentcore_training.api.spec import (
     AGENT_ID_PATTERN,
@@ -20,8 +21,11 @@ from agentcore_training.api.spec import (
     PricingSpec,
     RewardSpec,
 )
+from agentcore_training.api.status import Cost, History, Progress
 
 MIN_QUERIES = 100
+MONEY_NUMBER_SCHEMA: dict[str, Any] = {"type": "number", "minimum": 0}
+"""How money appears in the results of the original methods (the original returned floats)."""
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
 JobStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
@@ -36,7 +40,12 @@ class _Result(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     def to_json(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        """The result for protocol.dumps: money stays Decimal, written as a JSON number."""
+        return self.model_dump(mode="python")
+
+
+ResultMoney = Annotated[Decimal, WithJsonSchema(MONEY_NUMBER_SCHEMA)]
+"""US dollars in a result: a JSON number with the Decimal's exact digits."""
 
 
 _NAMESPACE_DESCRIPTION = (
@@ -155,31 +164,12 @@ class StartGrpoResult(_Result):
     agent_id: str
     status: JobStatus
     total_iterations: int
-    budget_usd: str = Field(description="spec.config.maxBudgetUsd, a decimal string.")
+    budget_usd: ResultMoney = Field(
+        description="spec.config.maxBudgetUsd: a JSON number with the Decimal's exact digits."
+    )
     created_at: str = Field(description="metadata.creationTimestamp (RFC 3339).")
     namespace: str
     name: str = Field(description="The TrainingJob's name (kubectl get tj NAME).")
-
-
-class ProgressResult(_Result):
-    current_iteration: int
-    total_iterations: int
-    percent_complete: int
-
-
-class CostResult(_Result):
-    """Decimal strings of US dollars; before the trainer reports, cost 0 and the spec's budget."""
-
-    cost_usd: str
-    budget_usd: str
-    budget_remaining_usd: str
-
-
-class HistoryResult(_Result):
-    """The bounded, downsampled reward curve of status.history (empty before any report)."""
-
-    iterations: list[int] = Field(default_factory=list)
-    avg_reward: list[float] = Field(default_factory=list)
 
 
 class GetStatusResult(_Result):
@@ -189,13 +179,25 @@ class GetStatusResult(_Result):
     job_id: str
     agent_id: str
     status: JobStatus
-    progress: ProgressResult
+    progress: Progress = Field(
+        description="status.progress; before the operator reports, 0 of spec.config.nIterations."
+    )
     metrics: dict[str, float | int] = Field(
         description="status.metrics with snake_case keys (avg_reward, loss, kl, ...)."
     )
-    cost: CostResult
+    cost: Cost = Field(
+        description=(
+            "status.cost: US dollars as JSON numbers written from the Decimals with their exact "
+            "digits; before the trainer reports, cost 0 and the spec's budget."
+        )
+    )
     best_checkpoint_id: str | None
-    history: HistoryResult = Field(description="Added since the original contract.")
+    history: History = Field(
+        description=(
+            "status.history: the bounded, downsampled reward curve (empty before any report). "
+            "Added since the original contract."
+        )
+    )
     namespace: str
     name: str
     created_at: str

@@ -1,28 +1,44 @@
-"""The shim's settings: one class, read from AGENTCORE_RPC_* environment variables (pure).
+"""The shim's settings: one pydantic-settings class, read from AGENTCORE_RPC_* variables.
 
 Every field is an environment variable named AGENTCORE_RPC_ + the field in upper case, for
-example AGENTCORE_RPC_PORT=8080. Lists are comma-separated. docs/jsonrpc.md has the table.
+example AGENTCORE_RPC_PORT=8080. Lists are comma-separated; an empty value unsets an optional
+field. docs/reference/configuration.md lists them all (generated).
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from agentcore_training.api.spec import DNS_LABEL_PATTERN
 
 ENV_PREFIX = "AGENTCORE_RPC_"
 JWT_ALGORITHMS = ("HS256", "RS256", "ES256")
 
+CommaList = Annotated[list[str], NoDecode]
+"""A list read from one comma-separated environment variable."""
 
-class Settings(BaseModel):
-    """How the JSON-RPC shim runs."""
+_OPTIONAL = (
+    "tls_cert_file",
+    "tls_key_file",
+    "kubeconfig",
+    "watch_namespace",
+    "jwt_issuer",
+    "jwt_hs256_secret",
+    "jwt_hs256_secret_file",
+    "jwt_jwks_file",
+    "jwt_jwks_url",
+)
+_LISTS = ("token_audiences", "jwt_audiences", "jwt_algorithms")
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+
+class ShimSettings(BaseSettings):
+    """Every knob of the JSON-RPC shim. Each field reads AGENTCORE_RPC_<NAME>."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
 
     host: str = Field(default="0.0.0.0", description="Address to listen on.")  # noqa: S104
     port: int = Field(default=8080, ge=0, le=65535, description="Port to listen on.")
@@ -58,7 +74,7 @@ class Settings(BaseModel):
     tokenreview: bool = Field(
         default=True, description="Authenticate bearer tokens with the TokenReview API."
     )
-    token_audiences: list[str] = Field(
+    token_audiences: CommaList = Field(
         default_factory=list,
         description="Audiences TokenReview checks; empty: the apiserver's own audiences.",
     )
@@ -77,7 +93,7 @@ class Settings(BaseModel):
             "Verify JWTs with this `iss` locally (HS256 secret or a JWKS) instead of TokenReview."
         ),
     )
-    jwt_audiences: list[str] = Field(
+    jwt_audiences: CommaList = Field(
         default_factory=list, description="Accepted `aud` values of local JWTs (required)."
     )
     jwt_hs256_secret: SecretStr | None = Field(default=None, description="HS256 shared secret.")
@@ -88,7 +104,7 @@ class Settings(BaseModel):
     jwt_jwks_url: str | None = Field(
         default=None, description="URL of the JWKS of RS256/ES256 keys (refreshed on unknown kid)."
     )
-    jwt_algorithms: list[str] = Field(
+    jwt_algorithms: CommaList = Field(
         default_factory=lambda: list(JWT_ALGORITHMS),
         description="Accepted algorithms, among HS256, RS256 and ES256 (never none).",
     )
@@ -103,6 +119,18 @@ class Settings(BaseModel):
     jwt_groups_prefix: str = Field(default="jwt:", description="Prefix added to JWT groups.")
     log_level: str = Field(default="INFO", description="Python logging level.")
 
+    @field_validator(*_OPTIONAL, mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @field_validator(*_LISTS, mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
     @field_validator("jwt_algorithms")
     @classmethod
     def _known_algorithms(cls, value: list[str]) -> list[str]:
@@ -112,7 +140,7 @@ class Settings(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _consistent(self) -> Settings:
+    def _consistent(self) -> ShimSettings:
         keys = (
             self.jwt_hs256_secret,
             self.jwt_hs256_secret_file,
@@ -130,26 +158,3 @@ class Settings(BaseModel):
         if (self.tls_cert_file is None) != (self.tls_key_file is None):
             raise ValueError("tls_cert_file and tls_key_file go together")
         return self
-
-    @property
-    def jwt_enabled(self) -> bool:
-        return self.jwt_issuer is not None
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-        """Settings from AGENTCORE_RPC_* variables (and keyword overrides, for tests)."""
-        env = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
-        for name, info in cls.model_fields.items():
-            raw = env.get(ENV_PREFIX + name.upper())
-            if raw is None:
-                continue
-            annotation = str(info.annotation)
-            if annotation.startswith("list"):
-                values[name] = [item.strip() for item in raw.split(",") if item.strip()]
-            elif "None" in annotation and raw == "":
-                values[name] = None
-            else:
-                values[name] = raw
-        values.update(overrides)
-        return cls.model_validate(values)

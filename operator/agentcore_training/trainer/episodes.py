@@ -17,11 +17,13 @@ environment's tokens are out of the policy loss and of the KL term.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
 
+from agentcore_training.trainer.budget import SpendGate
 from agentcore_training.trainer.credit import step_advantages
 from agentcore_training.trainer.environments.factory import EnvironmentFactory
 from agentcore_training.trainer.environments.protocol import Environment, StepResult
@@ -99,8 +101,14 @@ def sample_episodes(
     temperature: float,
     gamma: float,
     generator: torch.Generator,
+    gate: SpendGate | None = None,
 ) -> RolloutBatch:
-    """Run `group_size` trajectories of each query in `environment`, and lay them out."""
+    """Run `group_size` trajectories of each query in `environment`, and lay them out.
+
+    `gate` is asked before every step whether its worst case (every row generates
+    `max_new_tokens` tokens and calls the tool) stays within the budget; it raises
+    BudgetStop otherwise, so the rollout stops between two steps.
+    """
     codec = policy.codec
     limit = policy.max_context
     runs: list[_Trajectory] = []
@@ -121,6 +129,12 @@ def sample_episodes(
             break
         contexts = [t.prompt + t.rest for t in active]
         ids, mask = left_pad(contexts, codec.pad_id)
+        context_tokens = sum(len(c) for c in contexts)
+        if gate is not None:
+            gate.before_generation(
+                len(active), context_tokens, max_new_tokens, tool_calls=len(active)
+            )
+        started = time.monotonic()
         actions = policy.generate(
             ids,
             mask,
@@ -128,8 +142,17 @@ def sample_episodes(
             temperature=temperature,
             generator=generator,
         )
-        for run, context, row in zip(active, contexts, actions, strict=True):
-            tokens = _action_tokens(row, codec.eos_id)
+        step_tokens = [_action_tokens(row, codec.eos_id) for row in actions]
+        if gate is not None:
+            gate.after_generation(
+                time.monotonic() - started,
+                len(active),
+                int(actions.shape[1]),
+                context_tokens,
+                sum(len(t) for t in step_tokens),
+            )
+        calls = 0
+        for run, context, tokens in zip(active, contexts, step_tokens, strict=True):
             run.context_tokens += len(context)
             run.rest += tokens
             run.is_action += [True] * len(tokens)
@@ -137,6 +160,7 @@ def sample_episodes(
             run.steps += 1
             observation, done, info = _step(run.environment, codec.decode(tokens), environment.name)
             run.tool_calls += int(info.tool_call)
+            calls += int(info.tool_call)
             run.tool_errors += int(info.tool_error)
             if done:
                 run.done = True
@@ -151,6 +175,8 @@ def sample_episodes(
                 run.rest += seen
                 run.is_action += [False] * len(seen)
                 run.step_of += [-1] * len(seen)
+        if gate is not None:
+            gate.after_tool_calls(calls)
     for run in runs:
         if not run.done:
             run.done = run.truncated = True

@@ -1,11 +1,11 @@
 """The cost ledger: money in Decimal, never float. Pure: no I/O, no torch.
 
 Prices come from spec.pricing. Each charge prices measured usage (wall-clock seconds,
-prompt and completion tokens, tool calls), rounded *up* to 1e-8 USD (the wire's precision).
-Invariant: `spent <= budget`, always. Before an iteration the loop asks `can_afford` with a
-cautious estimate; if an iteration still costs more than what is left, the charge is
-clamped to the remaining budget and the clamp is recorded (`unbilled_usd`, `clamps`), so
-no report or checkpoint ever shows more than the budget.
+prompt and completion tokens, tool calls), rounded *up* to 1e-8 USD (the wire's precision),
+and puts all of it on the ledger: the ledger records what was spent, never less. The budget
+is kept by stopping in time (`can_afford` before every piece of work, see `budget.py`), not
+by writing down less; if a charge ever takes the ledger above the budget, `overrun_usd`
+says by how much and every report shows the true cost.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ SAFETY_FACTOR = Decimal("1.5")
 """The next iteration is assumed to cost up to this times the dearest one so far."""
 _SECONDS_PER_HOUR = Decimal(3600)
 _THOUSAND = Decimal(1000)
-_MAX_CLAMPS_KEPT = 100
 
 
 def quantize_up(amount: Decimal) -> Decimal:
@@ -98,16 +97,11 @@ def price(usage: Usage, prices: Prices) -> PriceBreakdown:
 
 @dataclass(frozen=True)
 class Charge:
-    """The outcome of one charge: what it cost, and what was put on the ledger."""
+    """One charge: what it cost (all of it is on the ledger)."""
 
     label: str
     iteration: int
-    actual: Decimal
-    charged: Decimal
-
-    @property
-    def clamped(self) -> bool:
-        return self.charged < self.actual
+    cost: Decimal
 
 
 @dataclass
@@ -121,16 +115,22 @@ class Ledger:
     prompt_tokens_usd: Decimal = Decimal(0)
     completion_tokens_usd: Decimal = Decimal(0)
     tool_calls_usd: Decimal = Decimal(0)
-    unbilled_usd: Decimal = Decimal(0)
-    """What clamps left off: actual cost above the budget, never shown as spent."""
+    carried_usd: Decimal = Decimal(0)
+    """Spend of earlier attempts that this ledger learnt from the operator (the ledger of
+    record) rather than from its own charges: the breakdown above does not include it."""
     max_iteration_usd: Decimal | None = None
-    """The dearest iteration so far (actual cost, before any clamp)."""
+    """The dearest iteration so far."""
     iterations_charged: int = 0
-    clamps: list[dict[str, str | int]] = field(default_factory=list)
 
     @property
     def remaining(self) -> Decimal:
+        """What is left of the budget; negative after an overrun."""
         return self.budget - self.spent
+
+    @property
+    def overrun_usd(self) -> Decimal:
+        """How far the spend went above the budget (0 when it held)."""
+        return max(Decimal(0), self.spent - self.budget)
 
     def can_afford(self, estimate: Decimal) -> bool:
         """Whether spent + estimate stays within the budget."""
@@ -146,11 +146,10 @@ class Ledger:
         return quantize_up(basis * SAFETY_FACTOR)
 
     def charge(self, usage: Usage, prices: Prices, *, label: str, iteration: int) -> Charge:
-        """Put `usage` on the ledger, clamped to what is left of the budget."""
+        """Put `usage` on the ledger: all of it, whatever the budget says."""
         breakdown = price(usage, prices)
-        actual = breakdown.total
-        charged = min(actual, self.remaining)
-        self.spent += charged
+        cost = breakdown.total
+        self.spent += cost
         self.usage = self.usage + usage
         self.compute_usd += breakdown.compute
         self.prompt_tokens_usd += breakdown.prompt
@@ -158,21 +157,22 @@ class Ledger:
         self.tool_calls_usd += breakdown.tools
         if label == "iteration":
             self.iterations_charged += 1
-            if self.max_iteration_usd is None or actual > self.max_iteration_usd:
-                self.max_iteration_usd = actual
-        if charged < actual:
-            self.unbilled_usd += actual - charged
-            if len(self.clamps) < _MAX_CLAMPS_KEPT:
-                self.clamps.append(
-                    {
-                        "label": label,
-                        "iteration": iteration,
-                        "actualUsd": format(actual, "f"),
-                        "chargedUsd": format(charged, "f"),
-                    }
-                )
-        assert self.spent <= self.budget, "ledger invariant: spent <= budget"
-        return Charge(label=label, iteration=iteration, actual=actual, charged=charged)
+            if self.max_iteration_usd is None or cost > self.max_iteration_usd:
+                self.max_iteration_usd = cost
+        return Charge(label=label, iteration=iteration, cost=cost)
+
+    def carry_over(self, recorded_usd: Decimal) -> Decimal:
+        """Raise the spend to what the operator recorded, if that is more; returns the rise.
+
+        A checkpoint holds the ledger as of its writing; the pod that died after it spent
+        more, and the operator's status saw it. Spend is never counted down.
+        """
+        rise = recorded_usd - self.spent
+        if rise <= 0:
+            return Decimal(0)
+        self.spent += rise
+        self.carried_usd += rise
+        return rise
 
     def to_json(self) -> dict[str, Any]:
         def money(value: Decimal) -> str:
@@ -181,11 +181,12 @@ class Ledger:
         return {
             "budgetUsd": money(self.budget),
             "spentUsd": money(self.spent),
-            "unbilledUsd": money(self.unbilled_usd),
+            "overrunUsd": money(self.overrun_usd),
             "computeUsd": money(self.compute_usd),
             "promptTokensUsd": money(self.prompt_tokens_usd),
             "completionTokensUsd": money(self.completion_tokens_usd),
             "toolCallsUsd": money(self.tool_calls_usd),
+            "carriedUsd": money(self.carried_usd),
             "maxIterationUsd": None
             if self.max_iteration_usd is None
             else money(self.max_iteration_usd),
@@ -196,16 +197,18 @@ class Ledger:
                 "completionTokens": self.usage.completion_tokens,
                 "toolCalls": self.usage.tool_calls,
             },
-            "clamps": list(self.clamps),
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Ledger:
         usage = data.get("usage", {})
         max_iteration = data.get("maxIterationUsd")
-        ledger = cls(
+        # A checkpoint of an older trainer kept clamped spend apart as "unbilledUsd": it was
+        # spent, so it is spent here.
+        unbilled = Decimal(data.get("unbilledUsd", "0"))
+        return cls(
             budget=Decimal(data["budgetUsd"]),
-            spent=Decimal(data["spentUsd"]),
+            spent=Decimal(data["spentUsd"]) + unbilled,
             usage=Usage(
                 seconds=Decimal(usage.get("seconds", "0")),
                 prompt_tokens=int(usage.get("promptTokens", 0)),
@@ -216,11 +219,7 @@ class Ledger:
             prompt_tokens_usd=Decimal(data.get("promptTokensUsd", "0")),
             completion_tokens_usd=Decimal(data.get("completionTokensUsd", "0")),
             tool_calls_usd=Decimal(data.get("toolCallsUsd", "0")),
-            unbilled_usd=Decimal(data.get("unbilledUsd", "0")),
+            carried_usd=Decimal(data.get("carriedUsd", "0")) + unbilled,
             max_iteration_usd=None if max_iteration is None else Decimal(max_iteration),
             iterations_charged=int(data.get("iterationsCharged", 0)),
-            clamps=list(data.get("clamps", [])),
         )
-        if ledger.spent > ledger.budget:
-            raise ValueError(f"ledger shows {ledger.spent} spent of a {ledger.budget} budget")
-        return ledger

@@ -25,6 +25,7 @@ from agentcore_training.api.contract import (
     ProgressState,
 )
 from agentcore_training.api.status import Metrics
+from agentcore_training.trainer.budget import BudgetStop, Rates, SpendGate
 from agentcore_training.trainer.checkpoint import CheckpointStore, checkpoint_id
 from agentcore_training.trainer.config import TrainerOptions
 from agentcore_training.trainer.environments.factory import EnvironmentFactory
@@ -36,7 +37,14 @@ from agentcore_training.trainer.grpo import zero_std_fraction
 from agentcore_training.trainer.history import RewardHistory
 from agentcore_training.trainer.inputs import Inputs, prepare_inputs
 from agentcore_training.trainer.jsonlog import log
-from agentcore_training.trainer.ledger import Ledger, Prices, Usage, price, seconds_decimal
+from agentcore_training.trainer.ledger import (
+    SAFETY_FACTOR,
+    Ledger,
+    Prices,
+    Usage,
+    price,
+    seconds_decimal,
+)
 from agentcore_training.trainer.optim import AdamW
 from agentcore_training.trainer.policy.factory import build_policy
 from agentcore_training.trainer.policy.protocol import Policy
@@ -46,7 +54,15 @@ from agentcore_training.trainer.rewards import Reward
 from agentcore_training.trainer.rollout import encode_prompts, sample_rollout
 from agentcore_training.trainer.run_state import RunState
 from agentcore_training.trainer.update import policy_update
-from agentcore_training.trainer.warmstart import episode_warm_start, format_warm_start
+from agentcore_training.trainer.warmstart import (
+    WARM_START_BATCH,
+    episode_warm_start,
+    format_warm_start,
+)
+
+CHECKPOINT_BYTES_PER_SECOND = 20e6
+"""Before the first checkpoint its time is assumed from the weights' size at this rate."""
+CHECKPOINT_FIXED_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -165,6 +181,11 @@ class Trainer:
         self.rewards: list[float] = []
         self.loop_seconds = 0.0
         self._prior: Decimal | None = None
+        self._probe_seconds: float | None = None
+        self.rates: Rates | None = None
+        self.gate: SpendGate | None = None
+        self.stopped: BudgetStop | None = None
+        """Set when the budget stopped the run before its first iteration (the warm start)."""
 
     # -- start -----------------------------------------------------------------------------
 
@@ -173,38 +194,17 @@ class Trainer:
         latest = self.store.latest()
         if latest is not None:
             self._resume(latest)
+        self.gate = SpendGate(self.ledger, self.prices, self._rates(), lambda: self.last_charge)
+        if latest is not None:
             return
         kl_needed = self.config.kl_coef > 0
         if self.spec.policy.warm_start_steps > 0:
-            started = time.monotonic()
-            teacher = self.environment.make() if self.environment.multi_step else None
-            if isinstance(teacher, FormatTeacher):
-                loss = episode_warm_start(
-                    self.policy,
-                    teacher,
-                    self.queries,
-                    steps=self.spec.policy.warm_start_steps,
-                    learning_rate=self.config.learning_rate,
-                    rng=random.Random(self.config.seed + 1),  # noqa: S311 - not a secret
-                )
-            else:
-                loss = format_warm_start(
-                    self.policy,
-                    self.prompts,
-                    steps=self.spec.policy.warm_start_steps,
-                    learning_rate=self.config.learning_rate,
-                    max_new_tokens=self.config.max_new_tokens,
-                    generator=torch.Generator().manual_seed(self.config.seed + 1),
-                )
+            try:
+                self._warm_start()
+            except BudgetStop as stop:
+                self.stopped = stop
             self._charge("warm_start", Usage())
             self.reference_saved = kl_needed
-            log(
-                "info",
-                "warm_start",
-                steps=self.spec.policy.warm_start_steps,
-                loss=round(loss, 4),
-                seconds=round(time.monotonic() - started, 3),
-            )
         self.reference = self.policy.frozen_copy() if kl_needed else None
         log(
             "info",
@@ -212,6 +212,50 @@ class Trainer:
             policy=self.policy.describe(),
             queries=len(self.queries),
             environment=self.environment.name,
+        )
+
+    def _warm_start(self) -> None:
+        gate, rates = self.gate, self.rates
+        assert gate is not None
+        assert rates is not None
+        started = time.monotonic()
+        previous: list[float] = []
+
+        def before_step() -> None:
+            now = time.monotonic()
+            if previous:
+                rates.saw_warm_step(now - previous[-1])
+            previous[:] = [now]
+            step = Usage(seconds=seconds_decimal(rates.warm_step_s * float(SAFETY_FACTOR)))
+            gate.check("warm start", step)
+
+        teacher = self.environment.make() if self.environment.multi_step else None
+        if isinstance(teacher, FormatTeacher):
+            loss = episode_warm_start(
+                self.policy,
+                teacher,
+                self.queries,
+                steps=self.spec.policy.warm_start_steps,
+                learning_rate=self.config.learning_rate,
+                rng=random.Random(self.config.seed + 1),  # noqa: S311 - not a secret
+                before_step=before_step,
+            )
+        else:
+            loss = format_warm_start(
+                self.policy,
+                self.prompts,
+                steps=self.spec.policy.warm_start_steps,
+                learning_rate=self.config.learning_rate,
+                max_new_tokens=self.config.max_new_tokens,
+                generator=torch.Generator().manual_seed(self.config.seed + 1),
+                before_step=before_step,
+            )
+        log(
+            "info",
+            "warm_start",
+            steps=self.spec.policy.warm_start_steps,
+            loss=round(loss, 4),
+            seconds=round(time.monotonic() - started, 3),
         )
 
     def _resume(self, ckpt_id: str) -> None:
@@ -268,19 +312,22 @@ class Trainer:
             label=label,
             iteration=self.iteration,
         )
-        if charge.clamped:
+        if self.gate is not None:
+            self.gate.reset()
+        if self.ledger.overrun_usd > 0:
             log(
                 "warning",
-                "charge_clamped",
+                "budget_overrun",
                 label=label,
                 iteration=self.iteration,
-                actualUsd=format(charge.actual, "f"),
-                chargedUsd=format(charge.charged, "f"),
+                costUsd=format(charge.cost, "f"),
+                spentUsd=format(self.ledger.spent, "f"),
+                overrunUsd=format(self.ledger.overrun_usd, "f"),
             )
 
-    def _prior_estimate(self) -> Decimal:
-        """Before any iteration: worst-case tokens, and time from one timed forward pass."""
-        if self._prior is None:
+    def _probe(self) -> float:
+        """Seconds of one forward pass of one group at the widest context (timed once)."""
+        if self._probe_seconds is None:
             shape = self.shape
             probe = torch.full(
                 (shape.n_trajectories_per_query, shape.probe_width), self.policy.codec.eos_id
@@ -288,13 +335,39 @@ class Trainer:
             started = time.monotonic()
             with torch.no_grad():
                 self.policy.logits(probe, torch.ones_like(probe))
-            usage = shape.worst_case_usage(time.monotonic() - started)
+            self._probe_seconds = time.monotonic() - started
+        return self._probe_seconds
+
+    def _rates(self) -> Rates:
+        """Worst-case rates before anything was measured: from the probe and the size."""
+        if self.rates is None:
+            config = self.config
+            probe = self._probe()
+            n = config.n_trajectories_per_query
+            parameters = sum(p.numel() * p.element_size() for p in self.policy.module.parameters())
+            # Weights, two AdamW moments, and a reference copy at most.
+            checkpoint_bytes = 4 * parameters
+            self.rates = Rates(
+                token_step_s=probe / n,
+                update_s=probe * config.batch_size * (1 + 3 * self.options.inner_epochs),
+                checkpoint_s=CHECKPOINT_FIXED_SECONDS
+                + checkpoint_bytes / CHECKPOINT_BYTES_PER_SECOND,
+                warm_step_s=3 * probe * WARM_START_BATCH / n,
+            )
+        return self.rates
+
+    def _prior_estimate(self) -> Decimal:
+        """Before any iteration: worst-case tokens, and time from one timed forward pass."""
+        if self._prior is None:
+            usage = self.shape.worst_case_usage(self._probe())
             self._prior = price(usage, self.prices).total
         return self._prior
 
     def next_estimate(self) -> Decimal:
-        """Time already elapsed since the last charge, plus a cautious next iteration."""
-        return next_iteration_estimate(
+        """Time already elapsed since the last charge, a cautious next iteration, and the
+        end of the run (a final checkpoint and the tail) after it."""
+        end = price(self.gate.end_reserve(), self.prices).total if self.gate else Decimal(0)
+        return end + next_iteration_estimate(
             self.ledger,
             self.prices,
             pending_seconds=time.monotonic() - self.last_charge,
@@ -304,10 +377,12 @@ class Trainer:
     # -- one iteration -----------------------------------------------------------------------
 
     def run_iteration(self) -> None:
+        """One iteration; raises BudgetStop (nothing updated, the cursor back) when a part of
+        it could cross the budget: the running check of `budget.py`."""
         config = self.config
+        gate = self.gate
         started = time.monotonic()
         picks = batch_indices(self.cursor, config.batch_size, len(self.queries), config.seed)
-        self.cursor += config.batch_size
         if self.environment.multi_step:
             batch = sample_episodes(
                 self.policy,
@@ -320,6 +395,7 @@ class Trainer:
                 temperature=config.temperature,
                 gamma=config.gamma,
                 generator=self.sampling,
+                gate=gate,
             )
         else:
             # single_turn: one batched generation, the completion is the answer.
@@ -332,7 +408,12 @@ class Trainer:
                 max_new_tokens=config.max_new_tokens,
                 temperature=config.temperature,
                 generator=self.sampling,
+                gate=gate,
             )
+        if gate is not None:
+            gate.check("update", gate.update_reserve())
+        update_started = time.monotonic()
+        self.cursor += config.batch_size
         stats = policy_update(
             self.policy,
             self.reference,
@@ -344,6 +425,8 @@ class Trainer:
             temperature=config.temperature,
             micro_batch_size=self.options.micro_batch_size,
         )
+        if self.rates is not None:
+            self.rates.saw_update(time.monotonic() - update_started)
         seconds = time.monotonic() - started
         self.loop_seconds += seconds
         self.iteration += 1
@@ -424,7 +507,10 @@ class Trainer:
             "sampling_rng": self.sampling.get_state(),
             "torch_rng": torch.get_rng_state(),
         }
+        started = time.monotonic()
         self.store.write(ckpt_id, run_state.to_json(), train_state, save_weights)
+        if self.rates is not None:
+            self.rates.saw_checkpoint(time.monotonic() - started)
         previous = self.checkpoint_id
         self.checkpoint_id = ckpt_id
         self.store.prune([ckpt_id, previous, self.best_checkpoint_id])
@@ -459,6 +545,13 @@ class Trainer:
         config = self.config
         self.sink.publish(self.report(ProgressState.RUNNING, "started"))
         while True:
+            if self.stopped is not None:
+                state, reason, code = ProgressState.BUDGET_EXHAUSTED, "BudgetExhausted", EXIT_OK
+                message = (
+                    f"budget exhausted after {self.iteration} iterations: stopped before a "
+                    f"{self.stopped}"
+                )
+                break
             if self.iteration >= config.n_iterations:
                 state, reason, code = ProgressState.COMPLETED, "Completed", EXIT_OK
                 message = f"completed {self.iteration} iterations"
@@ -480,7 +573,15 @@ class Trainer:
                     f"could cost up to {estimate}"
                 )
                 break
-            self.run_iteration()
+            try:
+                self.run_iteration()
+            except BudgetStop as stop:
+                # What the stopped iteration used so far was spent: it goes on the ledger.
+                assert self.gate is not None
+                self._charge("stopped_iteration", self.gate.pending)
+                self.stopped = stop
+                log("info", "budget_stop", iteration=self.iteration, phase=stop.phase)
+                continue
             if self.iteration % config.checkpoint_interval == 0 and (
                 self.iteration < config.n_iterations
             ):
@@ -489,6 +590,9 @@ class Trainer:
         # The time since the last charge (the last checks, a checkpoint) is spend too.
         self._charge("tail", Usage())
         self.checkpoint(state)
+        # The final checkpoint's time is spend too: the final report shows it (the
+        # checkpoint cannot hold its own cost).
+        self._charge("final_checkpoint", Usage())
         log(
             "info",
             "finished",
@@ -496,7 +600,7 @@ class Trainer:
             reason=reason,
             iteration=self.iteration,
             costUsd=format(self.ledger.spent, "f"),
-            unbilledUsd=format(self.ledger.unbilled_usd, "f"),
+            overrunUsd=format(self.ledger.overrun_usd, "f"),
             message=message,
         )
         return RunResult(

@@ -8,11 +8,13 @@ were; single-turn trajectories have one action (the completion). Multi-step envi
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 
+from agentcore_training.trainer.budget import SpendGate
 from agentcore_training.trainer.errors import BadInputError
 from agentcore_training.trainer.grpo import group_advantages
 from agentcore_training.trainer.policy.protocol import Policy
@@ -122,11 +124,20 @@ def sample_rollout(
     max_new_tokens: int,
     temperature: float,
     generator: torch.Generator,
+    gate: SpendGate | None = None,
 ) -> RolloutBatch:
-    """Sample `group_size` completions of each query, score them, and lay them out."""
+    """Sample `group_size` completions of each query, score them, and lay them out.
+
+    `gate` is asked before the generation whether its worst case stays within the budget
+    (it raises BudgetStop otherwise) and told what it used after.
+    """
     codec = policy.codec
     repeated = [prompt for prompt in prompts for _ in range(group_size)]
     prompt_ids, prompt_mask = left_pad(repeated, codec.pad_id)
+    prompt_tokens = int(prompt_mask.sum())
+    if gate is not None:
+        gate.before_generation(len(repeated), prompt_tokens, max_new_tokens)
+    started = time.monotonic()
     completions = policy.generate(
         prompt_ids,
         prompt_mask,
@@ -135,6 +146,14 @@ def sample_rollout(
         generator=generator,
     )
     comp_mask = completion_mask(completions, codec.eos_id)
+    if gate is not None:
+        gate.after_generation(
+            time.monotonic() - started,
+            len(repeated),
+            int(completions.shape[1]),
+            prompt_tokens,
+            int(comp_mask.sum()),
+        )
     texts = [codec.decode(row.tolist()) for row in completions]
     scored = [reward(text, queries[index // group_size]) for index, text in enumerate(texts)]
     rewards = torch.tensor(scored, dtype=torch.float32)
@@ -150,7 +169,7 @@ def sample_rollout(
         advantages=advantages[:, None] * loss_mask,
         rewards=rewards,
         completion_lengths=lengths,
-        prompt_tokens=int(prompt_mask.sum()),
+        prompt_tokens=prompt_tokens,
         completion_tokens=int(lengths.sum()),
         texts=texts,
         group_size=group_size,

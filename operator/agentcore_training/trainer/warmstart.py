@@ -11,7 +11,7 @@ Multi-step environments: supervised steps on the environment's own made-up traje
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -35,8 +35,11 @@ def format_warm_start(
     learning_rate: float,
     max_new_tokens: int,
     generator: torch.Generator,
+    before_step: Callable[[], None] | None = None,
 ) -> float:
-    """Run `steps` supervised steps; returns the last step's loss (nats per token)."""
+    """Run `steps` supervised steps; returns the last step's loss (nats per token).
+
+    `before_step` is called before each step (the budget check: it raises to stop)."""
     codec = policy.codec
     digit_ids = [codec.encode(str(d)) for d in range(10)]
     # An optimiser of its own, thrown away after: GRPO's AdamW starts with clean moments.
@@ -44,6 +47,8 @@ def format_warm_start(
     longest_digits = max(1, min(MAX_RANDOM_DIGITS, max_new_tokens - 1))
     loss_value = float("nan")
     for _ in range(steps):
+        if before_step is not None:
+            before_step()
         picks = torch.randint(0, len(prompts), (WARM_START_BATCH,), generator=generator)
         lengths = torch.randint(1, longest_digits + 1, (WARM_START_BATCH,), generator=generator)
         rows: list[tuple[list[int], list[int]]] = []
@@ -83,16 +88,20 @@ def episode_warm_start(
     steps: int,
     learning_rate: float,
     rng: random.Random,
+    before_step: Callable[[], None] | None = None,
 ) -> float:
     """The warm start of a multi-step environment: supervised steps on the environment's
     made-up example trajectories (`FormatTeacher.format_example`, random content), on the
     action tokens only (the environment's tokens are context, never targets). An example
-    whose prompt is one of the task's queries is drawn again. Returns the last loss."""
+    whose prompt is one of the task's queries is drawn again. Returns the last loss.
+    `before_step` is called before each step (the budget check: it raises to stop)."""
     codec = policy.codec
     task_prompts = {q.query for q in queries}
     optimizer = AdamW(policy.module.parameters(), lr=learning_rate, weight_decay=0.0)
     loss_value = float("nan")
     for _ in range(steps):
+        if before_step is not None:
+            before_step()
         rows: list[tuple[list[int], list[float]]] = []
         while len(rows) < WARM_START_BATCH:
             query = queries[rng.randrange(len(queries))]
