@@ -34,10 +34,20 @@ def queries(n: int = 100) -> list[dict[str, Any]]:
     ]
 
 
+NO_RATE_LIMITS = {
+    "rate_limit_start_grpo_per_minute": 0,
+    "rate_limit_get_status_per_minute": 0,
+    "rate_limit_cancel_per_minute": 0,
+    "rate_limit_list_jobs_per_minute": 0,
+}
+
+
 @asynccontextmanager
 async def running_shim(cluster: Cluster, **overrides: Any) -> AsyncIterator[str]:
-    """The shim in process, served on a free loopback port; its base URL, once ready."""
-    settings = ShimSettings(token_audiences=[AUDIENCE], **overrides)
+    """The shim in process, served on a free loopback port; its base URL, once ready.
+
+    Without rate limits unless `overrides` name them: tests poll faster than clients may."""
+    settings = ShimSettings(token_audiences=[AUDIENCE], **{**NO_RATE_LIMITS, **overrides})
     client = await KubeClient.connect(str(cluster.kubeconfig))
     app = create_app(settings, client=client)
     try:

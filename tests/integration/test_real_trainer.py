@@ -41,6 +41,7 @@ def test_real_grpo_run_reports_metrics_and_cost_into_status(
     done = wait_for(cluster, namespace, "real", "Completed", timeout=180)
     status = done["status"]
     assert status["phase"] == "Completed"
+    assert status["attempt"] == 1  # the trainer's handshake: the first pod
     assert status["progress"] == {
         "currentIteration": 6,
         "totalIterations": 6,

@@ -230,7 +230,7 @@ async def test_errors_in_one_batch_and_nothing_left_behind(
     assert too_big["error"]["code"] == -32602
     assert "too large" in too_big["error"]["message"]
     assert too_few["error"]["message"].startswith("training_queries must contain at least 100")
-    assert listed["result"] == {"success": True, "jobs": [], "count": 0}
+    assert listed["result"] == {"success": True, "jobs": [], "count": 0, "total_count": 0}
     assert (
         get(cluster, namespace, "configmaps", "-l", "training.agentcore.dev/agent-id")["items"]
         == []
@@ -294,3 +294,76 @@ async def test_cancel_then_status_shows_cancelled(
     ] != "cancelled":
         assert time.monotonic() < deadline, "the job was not cancelled within 120 s"
         await asyncio.sleep(0.5)
+
+
+def set_phase(cluster: Cluster, namespace: str, name: str, phase: str) -> None:
+    cluster.kubectl(
+        "patch",
+        "trainingjob",
+        name,
+        "-n",
+        namespace,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        json.dumps({"status": {"phase": phase}}),
+    )
+
+
+async def test_list_jobs_filters_pages_and_a_stable_order(
+    cluster: Cluster, namespace: str, shim: tuple[str, str]
+) -> None:
+    base, token = shim
+    started = [
+        await result(base, token, "training.start_grpo", ["pager", queries()]) for _ in range(5)
+    ]
+    set_phase(cluster, namespace, started[1]["name"], "Completed")
+    set_phase(cluster, namespace, started[3]["name"], "Running")
+    deadline = time.monotonic() + 30
+    while (await result(base, token, "training.list_jobs", {"status": "running"}))["count"] != 1:
+        assert time.monotonic() < deadline, "the watch cache did not see the status changes"
+        await asyncio.sleep(0.1)
+
+    everything = await result(base, token, "training.list_jobs", {"agent_id": "pager"})
+    order = sorted((job["created_at"], job["job_id"]) for job in everything["jobs"])
+    assert [(job["created_at"], job["job_id"]) for job in everything["jobs"]] == order
+    assert (everything["count"], everything["total_count"]) == (5, 5)
+
+    pages = [
+        await result(base, token, "training.list_jobs", ["pager", None, None, 2, offset])
+        for offset in (0, 2, 4, 6)
+    ]
+    assert [page["count"] for page in pages] == [2, 2, 1, 0]
+    assert {page["total_count"] for page in pages} == {5}
+    assert [job for page in pages for job in page["jobs"]] == everything["jobs"]
+
+    completed = await result(base, token, "training.list_jobs", {"status": "completed"})
+    assert [job["job_id"] for job in completed["jobs"]] == [started[1]["job_id"]]
+    some = await result(
+        base, token, "training.list_jobs", {"status": ["queued", "running"], "limit": 3}
+    )
+    assert (some["count"], some["total_count"]) == (3, 4)
+    assert {job["status"] for job in some["jobs"]} <= {"queued", "running"}
+    none = await result(base, token, "training.list_jobs", {"status": "failed"})
+    assert (none["jobs"], none["count"], none["total_count"]) == ([], 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"limit": 0}, "Invalid limit"),
+        ({"limit": 1001}, "Invalid limit"),
+        ({"limit": "many"}, "Invalid limit"),
+        ({"offset": -1}, "Invalid offset"),
+        ({"status": "done"}, "Invalid status"),
+        ({"status": ["running", "paused"]}, "Invalid status"),
+        ({"status": []}, "Invalid status"),
+    ],
+)
+async def test_list_jobs_refuses_bad_filters(
+    shim: tuple[str, str], params: dict[str, Any], message: str
+) -> None:
+    base, token = shim
+    found = await error(base, token, "training.list_jobs", params)
+    assert found["code"] == -32602
+    assert found["message"].startswith(message), found["message"]

@@ -18,6 +18,12 @@ class Recorded:
     answer: dict[str, Any] = field(default_factory=lambda: {"cancel": False})
     fail_first: int = 0
     seen: int = 0
+    attempt: dict[str, Any] = field(
+        default_factory=lambda: {"attempt": 1, "costUsd": "0", "iteration": 0}
+    )
+    """The answer to the attempt handshake (POST .../progress/attempt)."""
+    fail_attempts: int = 0
+    attempts_seen: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -27,6 +33,17 @@ def progress_server(recorded: Recorded) -> Iterator[str]:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             body = self.rfile.read(length)
+            if self.path.endswith("/attempt"):
+                with recorded.lock:
+                    recorded.attempts_seen += 1
+                    failing = recorded.attempts_seen <= recorded.fail_attempts
+                    answer = json.dumps(recorded.attempt).encode()
+                self.send_response(503 if failing else 200)
+                self.send_header("Content-Length", str(0 if failing else len(answer)))
+                self.end_headers()
+                if not failing:
+                    self.wfile.write(answer)
+                return
             with recorded.lock:
                 recorded.seen += 1
                 failing = recorded.seen <= recorded.fail_first

@@ -142,3 +142,17 @@ def test_the_trainers_termination_summary_parses() -> None:
     assert parse_summary(failed) is None
     assert summary_text(failed) == "queries: line 3"
     assert summary_text("plain words\n") == "plain words"
+
+
+def test_a_new_attempt_may_restart_the_iteration_but_never_lower_the_cost() -> None:
+    last = Accepted(iteration=7, cost_usd=Decimal("0.50"), pod_name="pod-a")
+    retry = _report(0, "0.50").model_copy(update={"pod_name": "pod-b"})
+    assert check_report(retry, pod_job_id=JOB, budget_usd=Decimal("1.00"), last=last) is None
+    cheaper = _report(0, "0.40").model_copy(update={"pod_name": "pod-b"})
+    refusal = check_report(cheaper, pod_job_id=JOB, budget_usd=Decimal("1.00"), last=last)
+    assert refusal is not None
+    assert refusal.http_status == 409
+    same_pod = _report(0, "0.50").model_copy(update={"pod_name": "pod-a"})
+    refusal = check_report(same_pod, pod_job_id=JOB, budget_usd=Decimal("1.00"), last=last)
+    assert refusal is not None
+    assert "iteration went down" in refusal.message

@@ -16,6 +16,7 @@ from agentcore_training.rpc import errors, manifests, openrpc, params, results
 from agentcore_training.rpc.errors import RpcError
 from agentcore_training.rpc.identity import Principal, map_claims
 from agentcore_training.rpc.protocol import Method, by_name, dumps
+from agentcore_training.rpc.ratelimit import RateLimiter
 from agentcore_training.rpc.schemas import ListJobsResult
 from agentcore_training.rpc.settings import ShimSettings
 from agentcore_training.rpc.store import JobStore, from_api
@@ -344,7 +345,7 @@ def test_list_and_cancel_results() -> None:
         progress={"currentIteration": 2},
     )
     listed = list_result(first, second)
-    assert listed["count"] == 2
+    assert (listed["count"], listed["total_count"]) == (2, 2)
     assert listed["success"] is True
     assert [job["job_id"] for job in listed["jobs"]] == ["u2", UID]
     assert listed["jobs"][0] | {} == {
@@ -625,3 +626,53 @@ def test_empty_params_keep_the_original_messages(given: Any) -> None:
     error = rpc_error(params.parse_start_grpo, as_dict)
     assert error.message == "Parameters required: agent_id, training_queries"
     assert rpc_error(params.parse_job_ref, as_dict).message == "Parameter required: job_id"
+
+
+def test_list_pages_in_a_stable_order() -> None:
+    same_second = "2026-11-30T10:00:00Z"
+    jobs = [
+        trainingjob({"uid": uid, "creationTimestamp": created})
+        for uid, created in [
+            ("c", same_second),
+            ("a", same_second),
+            ("b", "2026-11-29T00:00:00Z"),
+        ]
+    ]
+    pairs = [(results.created_key(tj), results.summary_of(tj).to_json()) for tj in jobs]
+    page = results.list_result_json(pairs, offset=1, limit=1)
+    assert [job["job_id"] for job in page["jobs"]] == ["a"]
+    assert (page["count"], page["total_count"]) == (1, 3)
+    whole = results.list_result_json(reversed(pairs))
+    assert [job["job_id"] for job in whole["jobs"]] == ["b", "a", "c"]
+
+
+def test_list_params_take_one_status_or_several() -> None:
+    assert params.parse_list_jobs({}).statuses() is None
+    assert params.parse_list_jobs({}).limit == 100
+    assert params.parse_list_jobs({"status": "running"}).statuses() == {"running"}
+    assert params.parse_list_jobs({"status": ["queued", "failed"]}).statuses() == {
+        "queued",
+        "failed",
+    }
+    assert rpc_error(params.parse_list_jobs, {"status": "done"}).message.startswith(
+        "Invalid status: "
+    )
+
+
+def test_rate_limits_refill_per_minute_per_user_and_method() -> None:
+    now = [0.0]
+    limiter = RateLimiter({"m": 2, "off": 0}, clock=lambda: now[0])
+    assert limiter.retry_after("alice", "m") is None
+    assert limiter.retry_after("alice", "m") is None
+    assert limiter.retry_after("alice", "m") == 30.0  # one call comes back every 30 s
+    assert limiter.retry_after("bob", "m") is None  # a bucket per user
+    now[0] = 15.0
+    assert limiter.retry_after("alice", "m") == 15.0  # refused calls are not counted
+    now[0] = 30.0
+    assert limiter.retry_after("alice", "m") is None
+    assert limiter.retry_after("alice", "m") == 30.0
+    assert all(limiter.retry_after("alice", "off") is None for _ in range(1000))
+    assert limiter.retry_after("alice", "unlisted") is None
+    error = errors.rate_limited("m", 2, 30.0)
+    assert (error.code, error.data["retry_after_seconds"]) == (-32005, 30.0)
+    assert -32099 <= errors.RATE_LIMITED <= -32000

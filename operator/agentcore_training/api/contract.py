@@ -161,6 +161,32 @@ class ProgressAnswer(ApiModel):
 # -- the termination summary -----------------------------------------------------------------
 
 
+ATTEMPT_PATH_SUFFIX = "/attempt"
+"""The handshake is POSTed to the progress URL plus this suffix."""
+
+
+class AttemptRequest(ApiModel):
+    """The first thing a starting trainer sends (first pod or a retry), before any spend."""
+
+    job_id: str | None = Field(
+        default=None, description="The TrainingJob's uid, if the trainer knows it.", max_length=64
+    )
+    pod_name: str | None = Field(
+        default=None, description="The trainer pod's name (env POD_NAME).", max_length=253
+    )
+
+
+class AttemptAnswer(ApiModel):
+    """What the operator, the ledger of record, knows of the run from the status it wrote."""
+
+    model_config = ApiModel.model_config | ConfigDict(extra="ignore")
+
+    attempt: int = Field(ge=1, description="This pod's attempt: 1 for the first pod.")
+    cost_usd: Money = Field(description="US dollars the run has spent so far (status.cost).")
+    iteration: int = Field(ge=0, description="The iteration the run reached (status.progress).")
+    cancel: bool = Field(default=False, description="True: the run is cancelled; do not start.")
+
+
 class TerminationSummary(ApiModel):
     """The trainer's last word, in its termination log: a final report plus why it ended.
 

@@ -159,6 +159,11 @@ class TrainingJobStatus(ApiModel):
     best_checkpoint_id: str | None = Field(
         default=None, description="The checkpoint with the best mean reward.", max_length=253
     )
+    attempt: int | None = Field(
+        default=None,
+        ge=1,
+        description="The trainer pod's attempt (1 for the first pod; a retry adds one).",
+    )
     job_name: str | None = Field(
         default=None,
         description="Name of the batch/v1 Job that runs the trainer.",

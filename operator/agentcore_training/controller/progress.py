@@ -30,6 +30,8 @@ class Accepted:
 
     iteration: int
     cost_usd: Decimal
+    pod_name: str | None = None
+    """The pod (attempt) that sent it: a new attempt may restart the iteration count."""
 
 
 def check_report(
@@ -46,7 +48,15 @@ def check_report(
         return Refusal(
             422, f"budgetUsd {report.budget_usd} is not the job's maxBudgetUsd {budget_usd}"
         )
-    if last is not None and report.iteration < last.iteration:
+    new_attempt = (
+        last is not None
+        and last.pod_name is not None
+        and report.pod_name is not None
+        and report.pod_name != last.pod_name
+    )
+    # A retried pod without a surviving checkpoint starts again from iteration 0; its cost
+    # carries over (the attempt handshake told it what was spent), so cost never goes down.
+    if last is not None and not new_attempt and report.iteration < last.iteration:
         return Refusal(409, f"iteration went down: {report.iteration} after {last.iteration}")
     if last is not None and report.cost_usd < last.cost_usd:
         return Refusal(409, f"costUsd went down: {report.cost_usd} after {last.cost_usd}")

@@ -14,13 +14,21 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
 
 from agentcore_training import labels
-from agentcore_training.api.contract import ProgressAnswer, ProgressReport, ProgressState
+from agentcore_training.api.contract import (
+    ATTEMPT_PATH_SUFFIX,
+    AttemptAnswer,
+    AttemptRequest,
+    ProgressAnswer,
+    ProgressReport,
+    ProgressState,
+)
 from agentcore_training.api.resource import API_VERSION, PLURAL, TrainingJob
 from agentcore_training.controller import metrics
 from agentcore_training.controller.progress import (
@@ -144,11 +152,49 @@ class ProgressService:
         )
         if refusal is not None:
             return refusal
-        progress.accepted = Accepted(report.iteration, report.cost_usd)
+        progress.accepted = Accepted(report.iteration, report.cost_usd, report.pod_name)
         progress.pending = report
         if progress.writer is None or progress.writer.done():
             progress.writer = asyncio.create_task(self._write_later(uid, progress))
         return trainingjob.spec.cancel
+
+    async def begin_attempt(self, uid: str, pod: dict[str, Any]) -> Refusal | AttemptAnswer:
+        """The handshake: what the run has spent and reached, from the status we wrote.
+
+        The pod's attempt is 1 + the Job's trainer pods created before it; it is written to
+        status.attempt before the answer goes out, and later reports of this pod may start
+        again from iteration 0 (a retry without a checkpoint) but never lower the cost.
+        """
+        body = self.state.trainingjobs.get(uid)
+        if body is None:
+            return Refusal(404, f"TrainingJob {uid} not found")
+        trainingjob = TrainingJob.model_validate(body)
+        status = trainingjob.status
+        if status.phase is not None and status.phase.is_finished:
+            return Refusal(409, f"TrainingJob {uid} is {status.phase.value}")
+        created = str(pod["metadata"].get("creationTimestamp") or "")
+        name = str(pod["metadata"]["name"])
+        earlier = {
+            str(p["metadata"]["name"])
+            for p in self.state.pods_of(uid)
+            if str(p["metadata"].get("creationTimestamp") or "") < created
+        }
+        # Never lower than written (a pod deleted since no longer counts).
+        attempt = max(len(earlier - {name}) + 1, status.attempt or 1)
+        cost = status.cost.cost_usd if status.cost is not None else Decimal(0)
+        iteration = status.progress.current_iteration if status.progress is not None else 0
+        progress = self._jobs.setdefault(uid, _JobProgress())
+        progress.accepted = Accepted(iteration, cost, name)
+        if status.attempt != attempt:
+            path = path_for(
+                API_VERSION, PLURAL, namespace=trainingjob.namespace, name=trainingjob.name
+            )
+            updated = await self.client.patch(f"{path}/status", {"status": {"attempt": attempt}})
+            metrics.STATUS_PATCHES.labels("progress").inc()
+            self.state.put_trainingjob(updated)
+        return AttemptAnswer(
+            attempt=attempt, cost_usd=cost, iteration=iteration, cancel=trainingjob.spec.cancel
+        )
 
     async def _write_later(self, uid: str, progress: _JobProgress) -> None:
         delay = progress.last_write + self.interval - time.monotonic()
@@ -197,7 +243,8 @@ KUBE_CLIENT = web.AppKey("kube_client", KubeClient)
 MIN_QUERIES = web.AppKey("min_queries", int)
 
 
-async def handle_progress(request: web.Request) -> web.Response:
+async def _trainer_pod(request: web.Request) -> web.Response | dict[str, Any]:
+    """The trainer pod the request's bearer token is bound to, or the refusal."""
     service = request.app[PROGRESS_SERVICE]
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer ") or not header[7:].strip():
@@ -208,6 +255,33 @@ async def handle_progress(request: web.Request) -> web.Response:
     pod = await service.pod_of(user)
     if pod is None:
         return _refuse(403, "the token is not bound to a trainer pod of this operator")
+    return pod
+
+
+async def handle_attempt(request: web.Request) -> web.Response:
+    """The attempt handshake: a starting trainer learns what the run spent and reached."""
+    service = request.app[PROGRESS_SERVICE]
+    pod = await _trainer_pod(request)
+    if isinstance(pod, web.Response):
+        return pod
+    try:
+        asked = AttemptRequest.model_validate_json(await request.read())
+    except ValidationError as error:
+        return _refuse(422, f"not an attempt request: {error.errors()[0]['msg']}")
+    uid = pod["metadata"]["labels"][labels.JOB_ID]
+    if asked.job_id is not None and asked.job_id != uid:
+        return _refuse(403, f"this pod belongs to job {uid}, not {asked.job_id}")
+    outcome = await service.begin_attempt(uid, pod)
+    if isinstance(outcome, Refusal):
+        return _refuse(outcome.http_status, outcome.message)
+    return web.json_response(outcome.to_wire())
+
+
+async def handle_progress(request: web.Request) -> web.Response:
+    service = request.app[PROGRESS_SERVICE]
+    pod = await _trainer_pod(request)
+    if isinstance(pod, web.Response):
+        return pod
     if request.content_length is not None and request.content_length > MAX_REPORT_BYTES:
         return _refuse(413, f"a report is at most {MAX_REPORT_BYTES} bytes")
     try:
@@ -258,6 +332,7 @@ def build_app(client: KubeClient, service: ProgressService, *, min_queries: int)
     app[PROGRESS_SERVICE] = service
     app[MIN_QUERIES] = min_queries
     app.router.add_post(PROGRESS_PATH, handle_progress)
+    app.router.add_post(PROGRESS_PATH + ATTEMPT_PATH_SUFFIX, handle_attempt)
     app.router.add_post(WEBHOOK_PATH, handle_admission)
     app.router.add_get("/healthz", handle_health)
     return app

@@ -28,6 +28,8 @@ FORBIDDEN = -32003
 """Kubernetes RBAC (a SubjectAccessReview) refused the call."""
 UNAVAILABLE = -32004
 """The watch cache has not synced yet or the Kubernetes API did not answer: retry later."""
+RATE_LIMITED = -32005
+"""The caller made more calls of this method in the last minute than its limit allows."""
 
 CODES: dict[int, tuple[str, str]] = {
     PARSE_ERROR: ("Parse error", "The body is not valid JSON."),
@@ -54,6 +56,11 @@ CODES: dict[int, tuple[str, str]] = {
     UNAVAILABLE: (
         "Unavailable",
         "The watch cache is not synced yet, or the Kubernetes API did not answer; retry.",
+    ),
+    RATE_LIMITED: (
+        "Rate limit exceeded",
+        "Too many calls of this method by this user in the last minute; nothing was done. "
+        "data.retry_after_seconds says when to retry.",
     ),
 }
 
@@ -111,3 +118,12 @@ def forbidden(verb: str, namespace: str, username: str) -> RpcError:
 
 def unavailable(message: str) -> RpcError:
     return RpcError(UNAVAILABLE, f"Unavailable: {message}")
+
+
+def rate_limited(method: str, per_minute: int, retry_after: float) -> RpcError:
+    return RpcError(
+        RATE_LIMITED,
+        f"Rate limit exceeded: at most {per_minute} {method} calls a minute per user; "
+        f"retry in {retry_after:g} s",
+        {"retry_after_seconds": retry_after, "limit_per_minute": per_minute, "method": method},
+    )

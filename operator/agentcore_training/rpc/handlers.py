@@ -27,7 +27,8 @@ from agentcore_training.rpc.auth import Authorize, AuthUnavailableError
 from agentcore_training.rpc.cache import TrainingJobCache
 from agentcore_training.rpc.errors import RpcError
 from agentcore_training.rpc.identity import Principal
-from agentcore_training.rpc.protocol import Dispatcher, Observer
+from agentcore_training.rpc.protocol import Dispatcher, Handler, Observer
+from agentcore_training.rpc.ratelimit import RateLimiter
 from agentcore_training.rpc.settings import ShimSettings
 from agentcore_training.rpc.store import from_api
 
@@ -221,8 +222,15 @@ class Service:
                 if allowed
                 for job in store.select(namespace=ns, agent_id=parsed.agent_id)
             ]
+        statuses = parsed.statuses()
         return results.list_result_json(
-            (results.created_key(job), self._summary(job)) for job in jobs
+            (
+                (results.created_key(job), self._summary(job))
+                for job in jobs
+                if statuses is None or results.status_of(job) in statuses
+            ),
+            offset=parsed.offset,
+            limit=parsed.limit,
         )
 
     def _summary(self, job: TrainingJob) -> dict[str, Any]:
@@ -260,9 +268,23 @@ def _translate(error: ApiError, what: str) -> RpcError:
     return RpcError(errors.INTERNAL_ERROR, f"Internal error: the apiserver answered {error}")
 
 
+def rate_limiter(settings: ShimSettings) -> RateLimiter:
+    """The limits of the settings, by method."""
+    return RateLimiter(
+        {
+            methods.START_GRPO: settings.rate_limit_start_grpo_per_minute,
+            methods.GET_STATUS: settings.rate_limit_get_status_per_minute,
+            methods.CANCEL: settings.rate_limit_cancel_per_minute,
+            methods.LIST_JOBS: settings.rate_limit_list_jobs_per_minute,
+        }
+    )
+
+
 def build_dispatcher(service: Service, observer: Observer, max_batch: int) -> Dispatcher[Principal]:
-    """The JSON-RPC methods of `service`, registered with their positional order."""
+    """The JSON-RPC methods of `service`, registered with their positional order, each behind
+    the caller's rate limit (a call over it does nothing)."""
     dispatcher: Dispatcher[Principal] = Dispatcher(max_batch=max_batch, observer=observer)
+    limiter = rate_limiter(service.settings)
     handlers = {
         methods.START_GRPO: service.start_grpo,
         methods.GET_STATUS: service.get_status,
@@ -271,5 +293,20 @@ def build_dispatcher(service: Service, observer: Observer, max_batch: int) -> Di
         methods.DISCOVER: service.discover,
     }
     for spec in methods.METHODS:
-        dispatcher.add(spec.name, handlers[spec.name], spec.positional)
+        dispatcher.add(
+            spec.name, _limited(limiter, spec.name, handlers[spec.name]), spec.positional
+        )
     return dispatcher
+
+
+def _limited(limiter: RateLimiter, method: str, handler: Handler[Principal]) -> Handler[Principal]:
+    if method not in limiter.per_minute:
+        return handler
+
+    async def call(params: dict[str, Any], principal: Principal) -> Any:
+        wait = limiter.retry_after(principal.username, method)
+        if wait is not None:
+            raise errors.rate_limited(method, limiter.per_minute[method], wait)
+        return await handler(params, principal)
+
+    return call

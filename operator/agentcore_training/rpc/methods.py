@@ -43,7 +43,7 @@ CANCEL = "training.cancel"
 LIST_JOBS = "training.list_jobs"
 DISCOVER = "rpc.discover"
 
-_COMMON = (errors.INVALID_PARAMS, errors.FORBIDDEN, errors.UNAVAILABLE)
+_COMMON = (errors.INVALID_PARAMS, errors.FORBIDDEN, errors.UNAVAILABLE, errors.RATE_LIMITED)
 METHODS: tuple[MethodSpec, ...] = (
     MethodSpec(
         START_GRPO,
@@ -59,7 +59,7 @@ METHODS: tuple[MethodSpec, ...] = (
         JobRefParams,
         GetStatusResult,
         ("job_id", "namespace"),
-        (errors.INVALID_PARAMS, errors.JOB_NOT_FOUND, errors.UNAVAILABLE),
+        (errors.INVALID_PARAMS, errors.JOB_NOT_FOUND, errors.UNAVAILABLE, errors.RATE_LIMITED),
     ),
     MethodSpec(
         CANCEL,
@@ -71,10 +71,10 @@ METHODS: tuple[MethodSpec, ...] = (
     ),
     MethodSpec(
         LIST_JOBS,
-        "The jobs the caller may see, optionally of one agent, oldest first.",
+        "The jobs the caller may see, optionally of one agent or status, oldest first, paged.",
         ListJobsParams,
         ListJobsResult,
-        ("agent_id", "namespace"),
+        ("agent_id", "namespace", "status", "limit", "offset"),
         _COMMON,
     ),
     MethodSpec(

@@ -48,7 +48,9 @@ def _describe(error: ValidationError) -> str:
     """The first problem of a validation error, naming the field (snake_case)."""
     first = error.errors(include_url=False)[0]
     where = ".".join(
-        to_snake(part) if isinstance(part, str) else f"[{part}]" for part in first["loc"]
+        to_snake(part) if isinstance(part, str) else f"[{part}]"
+        for part in first["loc"]
+        if not (isinstance(part, str) and "[" in part)  # a union member's tag, not a field
     )
     where = where.replace(".[", "[")
     if first["type"] == "extra_forbidden":

@@ -16,6 +16,7 @@ from agentcore_training.api.status import Cost, History, Phase, Progress
 from agentcore_training.rpc import errors
 from agentcore_training.rpc.schemas import (
     FINISHED_STATUSES,
+    LIST_LIMIT_DEFAULT,
     CancelResult,
     GetStatusResult,
     JobStatus,
@@ -31,8 +32,8 @@ _STATUSES: dict[Phase, JobStatus] = {
     Phase.CANCELLED: "cancelled",
 }
 
-CreatedKey = tuple[str, str, str]
-"""How list_jobs orders jobs: creation time, then namespace and name."""
+CreatedKey = tuple[str, str]
+"""How list_jobs orders jobs, stably: creation time, then uid."""
 
 
 def status_of(trainingjob: TrainingJob) -> JobStatus:
@@ -112,14 +113,21 @@ def summary_of(trainingjob: TrainingJob) -> JobSummary:
 
 
 def created_key(trainingjob: TrainingJob) -> CreatedKey:
-    return (created_at(trainingjob), trainingjob.namespace, trainingjob.name)
+    return (created_at(trainingjob), trainingjob.uid)
 
 
-def list_result_json(summaries: Iterable[tuple[CreatedKey, dict[str, Any]]]) -> dict[str, Any]:
-    """The list_jobs result from (created_key, summary JSON) pairs, oldest first: the JSON
-    of a ListJobsResult, from summaries built once per object version."""
-    jobs = [summary for _, summary in sorted(summaries, key=lambda pair: pair[0])]
-    return {"success": True, "jobs": jobs, "count": len(jobs)}
+def list_result_json(
+    summaries: Iterable[tuple[CreatedKey, dict[str, Any]]],
+    *,
+    offset: int = 0,
+    limit: int = LIST_LIMIT_DEFAULT,
+) -> dict[str, Any]:
+    """The list_jobs result from (created_key, summary JSON) pairs: oldest first, `limit`
+    of them after `offset`; the JSON of a ListJobsResult, from summaries built once per
+    object version."""
+    ordered = sorted(summaries, key=lambda pair: pair[0])
+    jobs = [summary for _, summary in ordered[offset : offset + limit]]
+    return {"success": True, "jobs": jobs, "count": len(jobs), "total_count": len(ordered)}
 
 
 def rfc3339(moment: datetime) -> str:

@@ -28,6 +28,9 @@ MONEY_NUMBER_SCHEMA: dict[str, Any] = {"type": "number", "minimum": 0}
 """How money appears in the results of the original methods (the original returned floats)."""
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
+LIST_LIMIT_DEFAULT = 100
+LIST_LIMIT_MAX = 1000
+
 JobStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
 FINISHED_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
 
@@ -150,6 +153,28 @@ class ListJobsParams(_Params):
     namespace: str | None = _namespace_field(
         "Only this namespace; omitted: every namespace where the caller may list TrainingJobs."
     )
+    status: JobStatus | Annotated[list[JobStatus], Field(min_length=1)] | None = Field(
+        default=None,
+        description=(
+            "Only jobs in this status, or in one of these (queued, running, completed, failed, "
+            "cancelled). Added since the original contract."
+        ),
+    )
+    limit: int = Field(
+        default=LIST_LIMIT_DEFAULT,
+        ge=1,
+        le=LIST_LIMIT_MAX,
+        description=f"Most jobs in the answer (at most {LIST_LIMIT_MAX}).",
+    )
+    offset: int = Field(
+        default=0, ge=0, description="Jobs to skip, in the stable order, before the first one."
+    )
+
+    def statuses(self) -> frozenset[str] | None:
+        """The statuses asked for; None: all."""
+        if self.status is None:
+            return None
+        return frozenset([self.status] if isinstance(self.status, str) else self.status)
 
 
 class DiscoverParams(_Params):
@@ -231,11 +256,14 @@ class JobSummary(_Result):
 
 
 class ListJobsResult(_Result):
-    """Result of training.list_jobs: oldest first."""
+    """Result of training.list_jobs: oldest first (creation time, then job id)."""
 
     success: Literal[True] = True
     jobs: list[JobSummary]
-    count: int
+    count: int = Field(description="len(jobs): the jobs in this page.")
+    total_count: int = Field(
+        description="The jobs that match, before limit and offset. Added since the original."
+    )
 
 
 class DiscoverResult(BaseModel):

@@ -117,6 +117,18 @@ class ShimSettings(BaseSettings):
         default="jwt:", description="Prefix added to JWT usernames (keeps them apart from others)."
     )
     jwt_groups_prefix: str = Field(default="jwt:", description="Prefix added to JWT groups.")
+    rate_limit_start_grpo_per_minute: int = Field(
+        default=10, ge=0, description="training.start_grpo calls a minute per user; 0: no limit."
+    )
+    rate_limit_get_status_per_minute: int = Field(
+        default=100, ge=0, description="training.get_status calls a minute per user; 0: no limit."
+    )
+    rate_limit_cancel_per_minute: int = Field(
+        default=20, ge=0, description="training.cancel calls a minute per user; 0: no limit."
+    )
+    rate_limit_list_jobs_per_minute: int = Field(
+        default=100, ge=0, description="training.list_jobs calls a minute per user; 0: no limit."
+    )
     log_level: str = Field(default="INFO", description="Python logging level.")
 
     @field_validator(*_OPTIONAL, mode="before")

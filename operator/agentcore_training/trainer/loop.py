@@ -21,6 +21,7 @@ import torch
 from agentcore_training.api.contract import (
     EXIT_INTERRUPTED,
     EXIT_OK,
+    AttemptAnswer,
     ProgressReport,
     ProgressState,
 )
@@ -189,11 +190,26 @@ class Trainer:
 
     # -- start -----------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Resume from the latest checkpoint, or start fresh (with the warm start)."""
+    def start(self, attempt: AttemptAnswer | None = None) -> None:
+        """Resume from the latest checkpoint, or start fresh (with the warm start).
+
+        `attempt` is the operator's answer to the handshake: the spend it recorded is
+        carried over when it is more than the checkpoint's (or there is no checkpoint).
+        """
         latest = self.store.latest()
         if latest is not None:
             self._resume(latest)
+        if attempt is not None:
+            carried = self.ledger.carry_over(attempt.cost_usd)
+            log(
+                "info",
+                "ledger_of_record",
+                attempt=attempt.attempt,
+                recordedUsd=format(attempt.cost_usd, "f"),
+                carriedUsd=format(carried, "f"),
+                recordedIteration=attempt.iteration,
+                resumedIteration=self.iteration,
+            )
         self.gate = SpendGate(self.ledger, self.prices, self._rates(), lambda: self.last_charge)
         if latest is not None:
             return
@@ -620,6 +636,7 @@ def run_training(
     stop: threading.Event | None = None,
     clock_start: float | None = None,
     inputs: Inputs | None = None,
+    attempt: AttemptAnswer | None = None,
 ) -> RunResult:
     """Run (or resume) the whole training; raises TrainerError subclasses on failure."""
     trainer = Trainer(
@@ -629,5 +646,5 @@ def run_training(
         time.monotonic() if clock_start is None else clock_start,
         inputs,
     )
-    trainer.start()
+    trainer.start(attempt)
     return trainer.run()

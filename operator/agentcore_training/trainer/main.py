@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING
 
 from agentcore_training.api.contract import (
     ENV_OMP_NUM_THREADS,
+    EXIT_INTERRUPTED,
     EXIT_RUNTIME_FAILURE,
+    AttemptRequest,
     ProgressState,
     TerminationSummary,
 )
@@ -117,7 +119,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
             except (ValueError, OSError) as error:
                 raise BadInputError(f"progress endpoint: {error}") from None
-        result = run_training(options, sink, stop, clock_start, inputs)
+        attempt = None
+        if isinstance(sink, ProgressPusher):
+            # The operator is the ledger of record: learn what was spent before spending.
+            attempt = sink.attempt(
+                AttemptRequest(job_id=options.job_id, pod_name=options.pod_name), stop
+            )
+            if attempt is None:
+                log("warning", "interrupted_before_the_attempt_handshake")
+                return EXIT_INTERRUPTED
+        result = run_training(options, sink, stop, clock_start, inputs, attempt=attempt)
     except (TrainerError, Exception) as error:
         text = _error_text(error)
         if not isinstance(error, TrainerError):

@@ -20,7 +20,13 @@ from typing import Protocol
 
 from pydantic import ValidationError
 
-from agentcore_training.api.contract import ProgressAnswer, ProgressReport
+from agentcore_training.api.contract import (
+    ATTEMPT_PATH_SUFFIX,
+    AttemptAnswer,
+    AttemptRequest,
+    ProgressAnswer,
+    ProgressReport,
+)
 from agentcore_training.trainer.jsonlog import log
 
 REQUEST_TIMEOUT_S = 10.0
@@ -138,6 +144,51 @@ class ProgressPusher:
                 if not self._stopping:
                     self._wake.wait(timeout=backoff)
             backoff = min(backoff * 2, BACKOFF_MAX_S)
+
+    def attempt(self, request: AttemptRequest, stop: threading.Event) -> AttemptAnswer | None:
+        """The attempt handshake: ask the operator what the run has spent and reached.
+
+        Retries with exponential backoff (0.5 s doubling to 15 s) for as long as it takes,
+        logging each failure: a trainer never trains while this is unknown. Returns None
+        only when `stop` is set (SIGTERM) before an answer came.
+        """
+        url = self.url.rstrip("/") + ATTEMPT_PATH_SUFFIX
+        body = json.dumps(request.to_wire()).encode()
+        backoff = BACKOFF_START_S
+        tries = 0
+        while not stop.is_set():
+            tries += 1
+            headers = {"Content-Type": "application/json"}
+            token = self._token()
+            if token:
+                headers["Authorization"] = f"Bearer {token}"
+            # The scheme is http(s), checked in __init__.
+            call = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
+            try:
+                with self._opener.open(call, timeout=REQUEST_TIMEOUT_S) as reply:
+                    answer = AttemptAnswer.model_validate_json(reply.read(65536))
+            except (urllib.error.URLError, OSError, ValueError) as error:
+                log(
+                    "warning",
+                    "attempt_handshake_waiting",
+                    url=url,
+                    tries=tries,
+                    retryInSeconds=backoff,
+                    error=str(error)[:300],
+                )
+                stop.wait(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX_S)
+                continue
+            log(
+                "info",
+                "attempt",
+                attempt=answer.attempt,
+                spentUsd=format(answer.cost_usd, "f"),
+                iteration=answer.iteration,
+                tries=tries,
+            )
+            return answer
+        return None
 
     def _token(self) -> str | None:
         if self.token_file is None:
