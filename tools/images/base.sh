@@ -12,7 +12,8 @@ packages=python3,python3-pip,python3-venv,ca-certificates
 key=$(printf '%s %s' "$packages" "$(sha256sum "$0" | cut -c1-64)" | sha256sum | cut -c1-12)
 image="localhost/agentcore-base:bookworm-$key"
 if bah inspect --type image "$image" >/dev/null 2>&1; then echo "$image"; exit 0; fi
-work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+images_lock
+work=$(mktemp -d); trap 'rm -rf "$work"; images_unmount' EXIT
 echo "building $image with mmdebstrap (first time only)" >&2
 mmdebstrap --quiet --variant=minbase --include="$packages" \
   --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \

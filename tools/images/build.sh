@@ -24,6 +24,8 @@ out="$images_cache/$name-$inputs.tar"
 [ -f "$out" ] && { echo "$out"; exit 0; }
 IMAGES=1 bash "$repo/tools/node/deps.sh"
 base=$(bash "$here/base.sh")
+images_lock
+trap images_unmount EXIT
 started=$(date +%s)
 uv_cache="${UV_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/uv}"
 mkdir -p "$uv_cache"
