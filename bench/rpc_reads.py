@@ -181,7 +181,8 @@ def _requests(
         await rpc(session, "training.get_status", {"job_id": picks[i][1]})
 
     async def list_ours(session: aiohttp.ClientSession, _: int) -> None:
-        await rpc(session, "training.list_jobs", {"namespace": NAMESPACE})
+        # One page of every job: the same JOBS items the apiserver LIST returns.
+        await rpc(session, "training.list_jobs", {"namespace": NAMESPACE, "limit": JOBS})
 
     def by_name(i: int) -> str:
         return f"{collection}/{picks[i][0]}"
