@@ -176,7 +176,7 @@ async def _side(
     if side is OURS:
         await client.create(
             path_for("v1", "configmaps", namespace=namespace),
-            {"metadata": {"name": "queries"}, "data": {"queries.jsonl": addition_queries(100)}},
+            {"metadata": {"name": "queries"}, "data": {"queries.jsonl": addition_queries(125)}},
         )
 
     async def operator_metrics() -> str:

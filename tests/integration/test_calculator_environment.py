@@ -31,7 +31,7 @@ def multiplication_queries(count: int) -> str:
 def test_calculator_run_reports_episode_metrics_into_status(
     cluster: Cluster, namespace: str
 ) -> None:
-    create_queries(cluster, namespace, "products", multiplication_queries(100))
+    create_queries(cluster, namespace, "products", multiplication_queries(125))
     manifest = trainingjob(
         "calc",
         queries="products",

@@ -40,7 +40,7 @@ def _conditions(tj: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def test_sample_runs_to_completion_with_progress_metrics_and_cost(
     cluster: Cluster, namespace: str
 ) -> None:
-    create_queries(cluster, namespace, "queries", addition_queries(100))
+    create_queries(cluster, namespace, "queries", addition_queries(125))
     created = apply(cluster, namespace, trainingjob("happy", queries="queries"))
     uid = created["metadata"]["uid"]
 
@@ -106,7 +106,7 @@ def test_sample_runs_to_completion_with_progress_metrics_and_cost(
 
 
 def test_exhausted_backoff_fails_with_the_reason(cluster: Cluster, namespace: str) -> None:
-    create_queries(cluster, namespace, "queries", addition_queries(100))
+    create_queries(cluster, namespace, "queries", addition_queries(125))
     apply(
         cluster,
         namespace,
@@ -125,7 +125,7 @@ def test_exhausted_backoff_fails_with_the_reason(cluster: Cluster, namespace: st
 
 
 def test_bad_input_fails_at_once_without_retries(cluster: Cluster, namespace: str) -> None:
-    create_queries(cluster, namespace, "queries", addition_queries(100))
+    create_queries(cluster, namespace, "queries", addition_queries(125))
     apply(
         cluster,
         namespace,
@@ -140,7 +140,7 @@ def test_bad_input_fails_at_once_without_retries(cluster: Cluster, namespace: st
 
 
 def test_budget_exhausted_completes_with_the_condition(cluster: Cluster, namespace: str) -> None:
-    create_queries(cluster, namespace, "queries", addition_queries(100))
+    create_queries(cluster, namespace, "queries", addition_queries(125))
     apply(
         cluster,
         namespace,
@@ -160,7 +160,7 @@ def test_budget_exhausted_completes_with_the_condition(cluster: Cluster, namespa
 def test_termination_message_completes_a_lost_final_report(
     cluster: Cluster, namespace: str
 ) -> None:
-    create_queries(cluster, namespace, "queries", addition_queries(100))
+    create_queries(cluster, namespace, "queries", addition_queries(125))
     apply(
         cluster,
         namespace,
@@ -174,7 +174,7 @@ def test_termination_message_completes_a_lost_final_report(
 def test_cancel_mid_run_stops_the_trainer_and_deletes_the_job(
     cluster: Cluster, namespace: str
 ) -> None:
-    create_queries(cluster, namespace, "queries", addition_queries(100))
+    create_queries(cluster, namespace, "queries", addition_queries(125))
     apply(
         cluster,
         namespace,
@@ -212,7 +212,7 @@ def test_cancel_mid_run_stops_the_trainer_and_deletes_the_job(
 
 
 def test_suspend_and_resume(cluster: Cluster, namespace: str) -> None:
-    create_queries(cluster, namespace, "queries", addition_queries(100))
+    create_queries(cluster, namespace, "queries", addition_queries(125))
     apply(cluster, namespace, trainingjob("pausable", queries="queries", suspend=True))
     suspended = wait_for(cluster, namespace, "pausable", "Suspended")
     assert suspended["status"]["phase"] == "Queued"
@@ -235,7 +235,7 @@ def test_suspend_and_resume(cluster: Cluster, namespace: str) -> None:
 def test_operator_restart_mid_run_keeps_one_job_and_updates_status(
     cluster: Cluster, namespace: str, operator: OperatorProcess
 ) -> None:
-    create_queries(cluster, namespace, "queries", addition_queries(100))
+    create_queries(cluster, namespace, "queries", addition_queries(125))
     apply(
         cluster,
         namespace,
@@ -252,7 +252,7 @@ def test_operator_restart_mid_run_keeps_one_job_and_updates_status(
 def test_deleting_a_trainingjob_removes_its_job_and_queries(
     cluster: Cluster, namespace: str
 ) -> None:
-    create_queries(cluster, namespace, "doomed-queries", addition_queries(100))
+    create_queries(cluster, namespace, "doomed-queries", addition_queries(125))
     created = apply(
         cluster,
         namespace,
@@ -287,12 +287,17 @@ def test_deleting_a_trainingjob_removes_its_job_and_queries(
     )
 
 
-def test_webhook_denies_bad_queries_and_admits_100(cluster: Cluster, namespace: str) -> None:
-    create_queries(cluster, namespace, "q99", addition_queries(99))
-    create_queries(cluster, namespace, "q100", addition_queries(100))
+def test_webhook_denies_bad_queries_and_admits_100_to_train_on(
+    cluster: Cluster, namespace: str
+) -> None:
+    create_queries(cluster, namespace, "q123", addition_queries(123))
+    create_queries(cluster, namespace, "q124", addition_queries(124))
     create_queries(cluster, namespace, "broken", addition_queries(100) + "{not json\n")
     cases = {
-        "q99": "holds 99 queries; at least 100 are required",
+        # The default 20 % held-out split: 24 of 123 held out leaves 99 to train on.
+        "q123": "holds 123 queries; holding out 24 for evaluation "
+        "(spec.evaluation.heldOutFraction 0.2) leaves 99 training queries, and at least 100 "
+        "are required",
         "missing": 'ConfigMap "missing" not found in namespace',
         "broken": "line 101 is not valid JSON",
     }
@@ -309,4 +314,4 @@ def test_webhook_denies_bad_queries_and_admits_100(cluster: Cluster, namespace: 
         assert result.returncode != 0
         assert "spec.queries.configMapRef" in result.stderr
         assert expected in result.stderr, result.stderr
-    apply(cluster, namespace, trainingjob("admit-100", queries="q100"))
+    apply(cluster, namespace, trainingjob("admit-100", queries="q124"))

@@ -73,7 +73,7 @@ def _report(job_id: str, iteration: int) -> dict[str, Any]:
 def test_progress_reports_are_authenticated_and_bound_to_their_job(
     cluster: Cluster, namespace: str, operator: OperatorProcess
 ) -> None:
-    create_queries(cluster, namespace, "queries", addition_queries(100))
+    create_queries(cluster, namespace, "queries", addition_queries(125))
     target = apply(
         cluster,
         namespace,
@@ -132,7 +132,7 @@ def test_status_writes_are_coalesced(
                 return float(line.split()[-1])
         return 0.0
 
-    create_queries(cluster, namespace, "queries", addition_queries(100))
+    create_queries(cluster, namespace, "queries", addition_queries(125))
     # The counter is the operator's, for all jobs: wait until no other trainer runs.
     wait_until(
         lambda: not cluster.get_json("pods", "-A", "-l", labels.TRAINER_POD_SELECTOR)["items"],

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.usefixtures("operator")
 def test_real_grpo_run_reports_metrics_and_cost_into_status(
     cluster: Cluster, namespace: str
 ) -> None:
-    create_queries(cluster, namespace, "queries", addition_queries(100))
+    create_queries(cluster, namespace, "queries", addition_queries(125))
     manifest = trainingjob(
         "real",
         queries="queries",

@@ -209,6 +209,25 @@ def test_job_names_are_dns_labels(agent: str, name: str) -> None:
     assert len(manifests.job_name("a" * 63, "abcde")) <= 63
 
 
+@pytest.mark.parametrize(
+    ("count", "evaluation", "written"),
+    [
+        (124, None, None),  # 24 held out, 100 to train on: the CRD's default applies
+        (123, None, {"heldOutFraction": 0}),
+        (100, {"interval": 2}, {"interval": 2}),  # the caller's section is kept as given
+        (200, {"held_out_fraction": 0.5}, {"heldOutFraction": 0.5}),
+    ],
+)
+def test_start_grpo_keeps_the_default_split_only_when_it_leaves_100(
+    count: int, evaluation: dict[str, Any] | None, written: dict[str, Any] | None
+) -> None:
+    call: dict[str, Any] = {"agent_id": "bot", "training_queries": queries(count)}
+    if evaluation is not None:
+        call["evaluation"] = evaluation
+    tj = manifests.trainingjob_manifest("bot-x", "ns", params.parse_start_grpo(call), "alice")
+    assert tj["spec"].get("evaluation") == written
+
+
 def test_manifests() -> None:
     parsed = params.parse_start_grpo(
         {"agent_id": "bot", "training_queries": queries(), "config": {"n_iterations": 3}}
@@ -223,11 +242,14 @@ def test_manifests() -> None:
     assert configmap["metadata"]["labels"][labels.AGENT_ID] == "bot"
     assert configmap["data"] == {"queries.jsonl": jsonl}
     tj = manifests.trainingjob_manifest("bot-x", "ns", parsed, "alice")
+    # 100 queries: the default 20 % split would leave 80 to train on, which admission
+    # refuses, so the original 100-query call runs without a held-out set, said explicitly.
     assert tj["spec"] == {
         "agentId": "bot",
         "queries": {"configMapRef": {"name": "bot-x-queries", "key": "queries.jsonl"}},
         "config": {"nIterations": 3},
         "reward": {"field": "answer"},  # picked from the queries: the resource stays explicit
+        "evaluation": {"heldOutFraction": 0},
     }
     assert tj["metadata"]["labels"][labels.AGENT_ID] == "bot"
     defaults = params.parse_start_grpo({"agent_id": "bot", "training_queries": queries()})
@@ -416,8 +438,9 @@ def test_openrpc_document() -> None:
         "reward",
         "pricing",
         "environment",
+        "evaluation",
     ]
-    assert [p["required"] for p in start["params"]] == [True, True] + [False] * 6
+    assert [p["required"] for p in start["params"]] == [True, True] + [False] * 7
     assert start["params"][1]["schema"]["minItems"] == 100
     schemas = doc["components"]["schemas"]
     assert "n_iterations" in schemas["GRPOConfig"]["properties"]

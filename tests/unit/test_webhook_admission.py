@@ -38,12 +38,47 @@ def _check(data: dict[str, str] | None, **fields: Any) -> Denial | None:
     return check_queries(_spec(**fields), "team-a", configmap, min_queries=100)
 
 
-def test_100_queries_are_admitted() -> None:
-    assert _check({"queries.jsonl": _lines(100)}) is None
+def test_125_queries_are_admitted_with_the_default_split() -> None:
+    # 20 % of 125 is 25 held out: 100 are left to train on.
+    assert _check({"queries.jsonl": _lines(125)}) is None
+
+
+def test_100_queries_are_refused_with_the_default_split_saying_how_many() -> None:
+    denial = _check({"queries.jsonl": _lines(100)})
+    assert denial is not None
+    assert denial.field == "spec.queries.configMapRef"
+    assert denial.message.startswith(
+        'ConfigMap "q" key "queries.jsonl" holds 100 queries; holding out 20 for evaluation '
+        "(spec.evaluation.heldOutFraction 0.2) leaves 80 training queries, and at least 100 "
+        "are required: give 124 queries or more"
+    )
+
+
+@pytest.mark.parametrize(
+    ("count", "evaluation"),
+    [
+        (100, {"heldOutFraction": 0}),
+        (100, {"queries": {"configMapRef": {"name": "held-out"}}}),
+        (124, {}),  # floor(24.8) = 24 held out, 100 left
+        (112, {"heldOutFraction": 0.1}),
+    ],
+)
+def test_100_training_queries_after_the_split_are_enough(
+    count: int, evaluation: dict[str, Any]
+) -> None:
+    assert _check({"queries.jsonl": _lines(count)}, evaluation=evaluation) is None
+
+
+def test_one_training_query_short_after_the_split_is_refused() -> None:
+    denial = _check({"queries.jsonl": _lines(110)}, evaluation={"heldOutFraction": 0.1})
+    assert denial is not None
+    assert "holding out 11 for evaluation" in denial.message
+    assert "leaves 99 training queries" in denial.message
+    assert "give 111 queries or more" in denial.message
 
 
 def test_a_json_list_is_admitted_too() -> None:
-    items = [json.loads(line) for line in _lines(100).splitlines()]
+    items = [json.loads(line) for line in _lines(125).splitlines()]
     assert _check({"queries.jsonl": json.dumps(items)}) is None
 
 
@@ -60,7 +95,7 @@ def test_a_json_list_is_admitted_too() -> None:
             "expected_outcome",
         ),
         (
-            {"queries.jsonl": _lines(100, {"result": "1"})},
+            {"queries.jsonl": _lines(125, {"result": "1"})},
             "spec.reward",
             "answer",
         ),
@@ -76,7 +111,7 @@ def test_bad_queries_are_denied_naming_the_field(
 
 
 def test_numeric_reward_needs_numbers() -> None:
-    denial = _check({"queries.jsonl": _lines(100, {"answer": "seven"})}, reward={"type": "numeric"})
+    denial = _check({"queries.jsonl": _lines(125, {"answer": "seven"})}, reward={"type": "numeric"})
     assert denial is not None
     assert denial.field == "spec.reward"
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The demo on kind: a namespace, 120 training queries in a ConfigMap, the minimal sample
-# TrainingJob (manifests/samples/trainingjob-minimal.yaml), and a wait until the real kubelet
-# has run the trainer to Completed. Settings: CLUSTER (agentcore), NAMESPACE (agentcore-demo),
-# TIMEOUT (600s).
+# The demo on kind: a namespace, 125 queries in a ConfigMap (100 to train on, 25 held out),
+# the minimal sample TrainingJob (manifests/samples/trainingjob-minimal.yaml), and a wait
+# until the real kubelet has run the trainer to Completed. Settings: CLUSTER (agentcore),
+# NAMESPACE (agentcore-demo), TIMEOUT (600s).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 CLUSTER=${CLUSTER:-agentcore}
@@ -13,7 +13,7 @@ kubectl config use-context "kind-$CLUSTER" >/dev/null
 kubectl create namespace "$NAMESPACE" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
 queries=$(mktemp)
 trap 'rm -f "$queries"' EXIT
-for i in $(seq 0 119); do   # "a+b=" with its answer, as the integration tests use
+for i in $(seq 0 124); do   # "a+b=" with its answer, as the integration tests use
   a=$((i % 10)); b=$((i / 10 % 10))
   printf '{"query": "%d+%d=", "expected_outcome": {"answer": "%d"}}\n' "$a" "$b" "$((a + b))"
 done > "$queries"

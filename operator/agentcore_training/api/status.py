@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import Field
 
 from agentcore_training.api.base import ApiModel
+from agentcore_training.api.evaluation import EvaluationStatus
 from agentcore_training.api.money import Money
 
 # Points kept in status.history: enough for a plot, small enough for etcd (about 2 KiB).
@@ -43,6 +44,7 @@ class ConditionType(StrEnum):
     """True when the spend went above maxBudgetUsd (the trainer failed to stop in time)."""
     SUMMARY_LOST = "SummaryLost"
     """True when the Job completed but the trainer's final summary could not be read."""
+    IMPROVED = "Improved"
 
 
 class ConditionStatus(StrEnum):
@@ -156,8 +158,16 @@ class TrainingJobStatus(ApiModel):
     metrics: Metrics | None = Field(default=None, description="The latest training metrics.")
     history: History | None = Field(default=None, description="A bounded reward curve.")
     cost: Cost | None = Field(default=None, description="Money spent against the budget.")
+    evaluation: EvaluationStatus | None = Field(
+        default=None, description="Held-out evaluation: baseline, latest and best."
+    )
     best_checkpoint_id: str | None = Field(
-        default=None, description="The checkpoint with the best mean reward.", max_length=253
+        default=None,
+        description=(
+            "The best checkpoint: by the held-out evaluation metric, or by the mean training "
+            "reward when the evaluation is off."
+        ),
+        max_length=253,
     )
     attempt: int | None = Field(
         default=None,

@@ -8,8 +8,9 @@ from typing import Any
 
 from agentcore_training import labels
 from agentcore_training.api.resource import API_VERSION, KIND, TrainingJob
+from agentcore_training.api.spec import EvaluationSpec
 from agentcore_training.rpc import errors
-from agentcore_training.rpc.schemas import SPEC_SECTIONS, StartGrpoParams
+from agentcore_training.rpc.schemas import MIN_QUERIES, SPEC_SECTIONS, StartGrpoParams
 
 QUERIES_KEY = "queries.jsonl"
 # The apiserver refuses a ConfigMap whose keys and values add up to more than 1 MiB.
@@ -93,6 +94,11 @@ def trainingjob_manifest(
             spec[section] = value.model_dump(
                 mode="json", by_alias=True, exclude_unset=True, exclude_none=True
             )
+    count = len(params.training_queries)
+    if params.evaluation is None and count - EvaluationSpec().held_out_count(count) < MIN_QUERIES:
+        # The original clients send 100 queries: the default 20 % split would leave 80 and
+        # admission would refuse. Written out, so the resource says there is no held-out set.
+        spec["evaluation"] = {"heldOutFraction": 0}
     return {
         "apiVersion": API_VERSION,
         "kind": KIND,

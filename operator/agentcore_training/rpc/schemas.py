@@ -16,6 +16,7 @@ from agentcore_training.api.spec import (
     AGENT_ID_PATTERN,
     DNS_LABEL_PATTERN,
     EnvironmentSpec,
+    EvaluationSpec,
     GRPOConfig,
     PolicySpec,
     PricingSpec,
@@ -124,10 +125,20 @@ class StartGrpoParams(_Params):
             "on. Omitted: single_turn. An addition to the original contract."
         ),
     )
+    evaluation: EvaluationSpec | None = Field(
+        default=None,
+        description=(
+            "spec.evaluation in snake_case (held_out_fraction, interval, samples_per_query, "
+            "decoding, metric, success_threshold). Omitted: the CRD's 20 % held-out split when "
+            "it leaves at least 100 queries to train on (125 queries or more), else "
+            "held_out_fraction 0 (no held-out evaluation), so that the original 100-query "
+            "calls keep working. An addition to the original contract."
+        ),
+    )
 
 
 # The spec sections start_grpo takes besides agent_id and the queries, by param name.
-SPEC_SECTIONS = ("config", "policy", "reward", "pricing", "environment")
+SPEC_SECTIONS = ("config", "policy", "reward", "pricing", "environment", "evaluation")
 
 
 class JobRefParams(_Params):

@@ -61,16 +61,41 @@ def check_queries(
         queries = parse_queries(data[ref.key], source)
     except BadInputError as error:
         return Denial(field, str(error))
-    if len(queries) < min_queries:
-        return Denial(
-            field, f"{source} holds {len(queries)} queries; at least {min_queries} are required"
-        )
+    denial = _check_training_count(spec, len(queries), source, min_queries)
+    if denial is not None:
+        return denial
     if spec.reward.type != RewardType.PYTHON:  # user code is the trainer's to import, not ours
         try:
             build_reward(spec.reward, queries)
         except BadInputError as error:
             return Denial("spec.reward", str(error))
     return None
+
+
+def _check_training_count(
+    spec: TrainingJobSpec, count: int, source: str, min_queries: int
+) -> Denial | None:
+    """At least `min_queries` must remain to train on after the held-out split."""
+    evaluation = spec.evaluation
+    held = evaluation.held_out_count(count)
+    if count - held >= min_queries:
+        return None
+    field = "spec.queries.configMapRef"
+    if held == 0:
+        return Denial(field, f"{source} holds {count} queries; at least {min_queries} are required")
+    needed = count
+    while needed - evaluation.held_out_count(needed) < min_queries:
+        needed += 1
+    advice = (
+        f"give {needed} queries or more, give spec.evaluation.queries of their own, or lower "
+        "heldOutFraction (0 turns the held-out evaluation off)"
+    )
+    return Denial(
+        field,
+        f"{source} holds {count} queries; holding out {held} for evaluation "
+        f"(spec.evaluation.heldOutFraction {evaluation.held_out_fraction:g}) leaves "
+        f"{count - held} training queries, and at least {min_queries} are required: {advice}",
+    )
 
 
 def parse_spec(obj: Mapping[str, Any]) -> TrainingJobSpec | Denial:

@@ -1,0 +1,39 @@
+"""The held-out split: which queries are evaluated and never trained on (pure).
+
+The queries are shuffled with a generator seeded by `spec.config.seed`, and the last
+`EvaluationSpec.held_out_count(n)` of that order (floor(n * heldOutFraction), the original
+system's 20 % by default) are held out. Admission and the JSON-RPC shim count with the same
+method, so what they promise the trainer keeps.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+SPLIT_SALT = 0x5EED_E7A1
+"""Mixed into the seed, so the split's order is not the first epoch's batch order."""
+
+
+@dataclass(frozen=True)
+class Split:
+    """Indices into the queries file: `train` is all the trainer ever samples."""
+
+    train: tuple[int, ...]
+    held_out: tuple[int, ...]
+
+
+def split_queries(n_queries: int, held_out: int, seed: int) -> Split:
+    """The seeded split of `n_queries` queries, `held_out` of them held out; both parts keep
+    the file's order."""
+    if not 0 <= held_out <= n_queries:
+        raise ValueError(f"cannot hold out {held_out} of {n_queries} queries")
+    if held_out == 0:
+        return Split(train=tuple(range(n_queries)), held_out=())
+    order = list(range(n_queries))
+    random.Random(seed ^ SPLIT_SALT).shuffle(order)  # noqa: S311 - a data split, not a secret
+    held = set(order[n_queries - held_out :])
+    return Split(
+        train=tuple(i for i in range(n_queries) if i not in held),
+        held_out=tuple(sorted(held)),
+    )
