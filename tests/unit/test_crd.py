@@ -82,7 +82,7 @@ def test_resource_identity_printer_columns_and_subresources() -> None:
     version = crd["spec"]["versions"][0]
     assert version["subresources"] == {"status": {}}
     columns = [c["name"] for c in version["additionalPrinterColumns"] if "priority" not in c]
-    assert columns == ["Agent", "Phase", "Progress", "Reward", "Cost", "Age"]
+    assert columns == ["Agent", "Phase", "Progress", "Reward", "Held-Out", "Cost", "Age"]
     assert not any("conditions" in c["jsonPath"] for c in version["additionalPrinterColumns"])
 
 

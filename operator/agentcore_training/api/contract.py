@@ -21,6 +21,7 @@ from typing import Final
 from pydantic import ConfigDict, Field, ValidationError
 
 from agentcore_training.api.base import ApiModel
+from agentcore_training.api.evaluation import EvaluationStatus
 from agentcore_training.api.money import Money
 from agentcore_training.api.status import HISTORY_MAX_POINTS, Metrics
 
@@ -31,6 +32,8 @@ ENV_SPEC: Final = "AGENTCORE_SPEC"
 ENV_SPEC_FILE: Final = "AGENTCORE_SPEC_FILE"
 """A file holding the spec, JSON or YAML (for laptop runs)."""
 ENV_QUERIES_FILE: Final = "AGENTCORE_QUERIES_FILE"
+ENV_EVAL_QUERIES_FILE: Final = "AGENTCORE_EVAL_QUERIES_FILE"
+"""The evaluation's own queries (spec.evaluation.queries), when it has some."""
 ENV_CHECKPOINT_DIR: Final = "AGENTCORE_CHECKPOINT_DIR"
 ENV_PROGRESS_URL: Final = "AGENTCORE_PROGRESS_URL"
 ENV_TOKEN_FILE: Final = "AGENTCORE_TOKEN_FILE"  # noqa: S105 - a variable's name, not a secret
@@ -129,6 +132,9 @@ class ProgressReport(ApiModel):
         ),
         max_length=HISTORY_MAX_POINTS,
     )
+    evaluation: EvaluationStatus | None = Field(
+        default=None, description="Held-out evaluation: baseline, latest, best, the curve."
+    )
     message: str | None = Field(
         default=None, description="A sentence on the state, for people.", max_length=4096
     )
@@ -223,6 +229,9 @@ class TerminationSummary(ApiModel):
     avg_reward_history: list[RewardPoint] | None = Field(
         default=None, description="The reward curve.", max_length=HISTORY_MAX_POINTS
     )
+    evaluation: EvaluationStatus | None = Field(
+        default=None, description="Held-out evaluation, without its curve (the pushes carry it)."
+    )
     message: str | None = Field(default=None, description="A sentence on the end, for people.")
 
     @classmethod
@@ -241,6 +250,11 @@ class TerminationSummary(ApiModel):
             checkpoint_id=report.checkpoint_id,
             best_checkpoint_id=report.best_checkpoint_id,
             metrics=report.metrics,
+            evaluation=(
+                None
+                if report.evaluation is None
+                else report.evaluation.model_copy(update={"history": None})
+            ),
             message=report.message,
         )
 
@@ -266,6 +280,7 @@ class TerminationSummary(ApiModel):
                 checkpoint_id=self.checkpoint_id,
                 best_checkpoint_id=self.best_checkpoint_id,
                 avg_reward_history=self.avg_reward_history,
+                evaluation=self.evaluation,
                 message=self.message,
             )
         except ValidationError:

@@ -172,6 +172,12 @@ def build_crd() -> dict[str, Any]:
             "description": "Mean reward of the latest iteration.",
         },
         {
+            "name": "Held-Out",
+            "type": "number",
+            "jsonPath": ".status.evaluation.latest.metrics.successRate",
+            "description": "Held-out success rate of the latest evaluation.",
+        },
+        {
             "name": "Cost",
             "type": "string",
             "jsonPath": ".status.cost.costUsd",

@@ -25,6 +25,7 @@ from agentcore_training.api.status import (
     TrainingJobStatus,
 )
 from agentcore_training.controller import conditions as cond
+from agentcore_training.controller.evaluation import improved_condition
 from agentcore_training.controller.jobs import TRAINER_CONTAINER, job_name
 from agentcore_training.controller.progress import parse_summary, report_status, summary_text
 
@@ -145,6 +146,12 @@ class _Status:
 
     def result(self) -> tuple[dict[str, Any], list[Event]]:
         self._budget_exceeded()
+        written = "evaluation" in self.patch.model_fields_set
+        verdict = improved_condition(
+            self.patch.evaluation if written else self.tj.status.evaluation
+        )
+        if verdict is not None:
+            self.condition(ConditionType.IMPROVED, *verdict)
         patch = self.patch
         if self.conditions != list(self.tj.status.conditions):
             patch = patch.updated(conditions=self.conditions)

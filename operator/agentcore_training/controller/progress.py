@@ -100,6 +100,8 @@ def report_status(report: ProgressReport, history: History | None) -> TrainingJo
     fields: dict[str, Any] = {}
     if report.best_checkpoint_id:
         fields["best_checkpoint_id"] = report.best_checkpoint_id
+    if report.evaluation is not None:
+        fields["evaluation"] = report.evaluation
     return TrainingJobStatus(
         progress=Progress(
             current_iteration=report.iteration,

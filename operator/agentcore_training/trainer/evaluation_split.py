@@ -9,7 +9,13 @@ method, so what they promise the trainer keeps.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from agentcore_training.api.contract import ENV_EVAL_QUERIES_FILE
+from agentcore_training.api.spec import EvaluationSpec
+from agentcore_training.trainer.errors import BadInputError
+from agentcore_training.trainer.queries import Query
 
 SPLIT_SALT = 0x5EED_E7A1
 """Mixed into the seed, so the split's order is not the first epoch's batch order."""
@@ -37,3 +43,32 @@ def split_queries(n_queries: int, held_out: int, seed: int) -> Split:
         train=tuple(i for i in range(n_queries) if i not in held),
         held_out=tuple(sorted(held)),
     )
+
+
+@dataclass(frozen=True)
+class HeldOutSet:
+    """The queries the run trains on and the ones it evaluates on (indices into the file)."""
+
+    train_indices: tuple[int, ...]
+    queries: list[Query]
+    """The evaluation queries: held out of the file, or a file of their own."""
+    source: str
+    """Where they come from, for the logs: "held out", or "evaluation queries"."""
+
+
+def held_out_set(
+    evaluation: EvaluationSpec, queries: Sequence[Query], own: Sequence[Query] | None, seed: int
+) -> HeldOutSet:
+    """Split the training file (or keep it whole when the evaluation has queries of its own)."""
+    if evaluation.queries is not None:
+        if own is None:
+            raise BadInputError(
+                "spec.evaluation.queries is not read by this trainer yet: hold queries out "
+                f"with spec.evaluation.heldOutFraction instead ({ENV_EVAL_QUERIES_FILE} "
+                "is reserved for them)"
+            )
+        return HeldOutSet(tuple(range(len(queries))), list(own), "evaluation queries")
+    split = split_queries(len(queries), evaluation.held_out_count(len(queries)), seed)
+    if not split.train:
+        raise BadInputError(f"spec.evaluation.heldOutFraction leaves no query of {len(queries)}")
+    return HeldOutSet(split.train, [queries[i] for i in split.held_out], "held out")

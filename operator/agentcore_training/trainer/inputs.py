@@ -11,6 +11,7 @@ from agentcore_training.trainer.config import TrainerOptions
 from agentcore_training.trainer.environments.factory import EnvironmentFactory, build_environment
 from agentcore_training.trainer.environments.protocol import FormatTeacher
 from agentcore_training.trainer.errors import BadInputError
+from agentcore_training.trainer.evaluation_split import HeldOutSet, held_out_set
 from agentcore_training.trainer.queries import Query, load_queries
 from agentcore_training.trainer.rewards import Reward, build_reward
 
@@ -34,13 +35,18 @@ class Inputs:
     """The queries, the reward and the environment, checked against each other."""
 
     queries: list[Query]
+    """Every query of the queries file (the held-out ones too: see held_out)."""
     reward: Reward
     environment: EnvironmentFactory
+    held_out: HeldOutSet
+    """Which of them the run trains on, and the queries it evaluates on."""
 
 
 def prepare_inputs(options: TrainerOptions) -> Inputs:
     queries = load_queries(options.queries_file)
-    reward = build_reward(options.spec.reward, queries)
+    own = None  # evaluation queries of their own are not mounted into the pod yet
+    held_out = held_out_set(options.spec.evaluation, queries, own, options.spec.config.seed)
+    reward = build_reward(options.spec.reward, [*queries, *(own or [])])
     check_policy_source(options.spec.policy)
     environment = build_environment(options.spec.environment)
     if (
@@ -52,4 +58,4 @@ def prepare_inputs(options: TrainerOptions) -> Inputs:
             f"environment {environment.name} has no format_example() for the warm start: "
             "set policy.warmStartSteps to 0"
         )
-    return Inputs(queries=queries, reward=reward, environment=environment)
+    return Inputs(queries=queries, reward=reward, environment=environment, held_out=held_out)

@@ -25,6 +25,7 @@ from agentcore_training.api.contract import (
     ProgressReport,
     ProgressState,
 )
+from agentcore_training.api.evaluation import EvaluationRecord
 from agentcore_training.api.status import Metrics
 from agentcore_training.trainer.budget import BudgetStop, Rates, SpendGate
 from agentcore_training.trainer.checkpoint import CheckpointStore, checkpoint_id
@@ -34,6 +35,7 @@ from agentcore_training.trainer.environments.protocol import FormatTeacher
 from agentcore_training.trainer.episodes import sample_episodes
 from agentcore_training.trainer.errors import BadInputError
 from agentcore_training.trainer.estimate import IterationShape, next_iteration_estimate
+from agentcore_training.trainer.evaluation import Evaluations
 from agentcore_training.trainer.grpo import zero_std_fraction
 from agentcore_training.trainer.history import RewardHistory
 from agentcore_training.trainer.inputs import Inputs, prepare_inputs
@@ -80,6 +82,8 @@ class RunResult:
     """Mean reward of each iteration this process ran (for tests and the benchmark)."""
     seconds: float = 0.0
     """Wall-clock seconds of this process's iterations (rollout + update)."""
+    sampled: set[int] = field(default_factory=set)
+    """Indices (in the queries file) of every query this process trained on."""
 
 
 def spec_fingerprint(options: TrainerOptions, queries: Sequence[Query]) -> str:
@@ -126,7 +130,11 @@ class Trainer:
         self.last_charge = clock_start
         self.prices = Prices.from_spec(self.spec.pricing)
         inputs = inputs or prepare_inputs(options)
-        self.queries = inputs.queries
+        held_out = inputs.held_out
+        # Only the training part is ever sampled; train_index maps back to the file.
+        self.train_index = held_out.train_indices
+        self.queries = [inputs.queries[i] for i in self.train_index]
+        self.sampled: set[int] = set()
         self.reward: Reward = inputs.reward
         self.environment: EnvironmentFactory = inputs.environment
         multi_step = self.environment.multi_step
@@ -135,7 +143,7 @@ class Trainer:
         self.observation_tokens = self.spec.environment.max_tool_result_chars + 2
         self.policy: Policy = build_policy(
             self.spec.policy,
-            self.queries,
+            [*inputs.queries, *held_out.queries],  # the vocabulary covers what is evaluated
             reward_field=self.spec.reward.field,
             max_new_tokens=self.config.max_new_tokens,
             seed=self.config.seed,
@@ -144,7 +152,8 @@ class Trainer:
             max_steps=self.max_steps,
         )
         self.prompts = encode_prompts(self.policy.codec, self.queries)
-        longest = max(len(p) for p in self.prompts)
+        eval_prompts = encode_prompts(self.policy.codec, held_out.queries)
+        longest = max(len(p) for p in [*self.prompts, *eval_prompts])
         limit = self.policy.max_context
         if limit is not None and longest + self.config.max_new_tokens > limit:
             raise BadInputError(
@@ -162,7 +171,8 @@ class Trainer:
             multi_step=multi_step,
             max_context=limit,
         )
-        self.fingerprint = spec_fingerprint(options, self.queries)
+        self.fingerprint = spec_fingerprint(options, [*inputs.queries, *held_out.queries])
+        self.evaluations = Evaluations(self.spec, held_out, eval_prompts, max_steps=self.max_steps)
         self.store = CheckpointStore(options.checkpoint_dir)
         self.sampling = torch.Generator().manual_seed(self.config.seed)
         self.optimizer = AdamW(
@@ -227,8 +237,13 @@ class Trainer:
             "start",
             policy=self.policy.describe(),
             queries=len(self.queries),
+            evaluationQueries=len(self.evaluations.queries),
             environment=self.environment.name,
         )
+        # The baseline: the untrained policy (after the format-only warm start), kept as
+        # ckpt-000000 so that it can be the best checkpoint if training never beats it.
+        if self._evaluate() is not None:
+            self.checkpoint(ProgressState.RUNNING)
 
     def _warm_start(self) -> None:
         gate, rates = self.gate, self.rates
@@ -301,6 +316,8 @@ class Trainer:
         self.checkpoint_id = ckpt_id
         self.best_checkpoint_id = state.best_checkpoint_id
         self.best_reward = state.best_reward
+        if state.evaluation is not None:
+            self.evaluations.book.restore(state.evaluation)
         log(
             "info",
             "resumed",
@@ -380,15 +397,39 @@ class Trainer:
         return self._prior
 
     def next_estimate(self) -> Decimal:
-        """Time already elapsed since the last charge, a cautious next iteration, and the
-        end of the run (a final checkpoint and the tail) after it."""
+        """Time already elapsed since the last charge, a cautious next iteration, the
+        end of the run (a final checkpoint and the tail) after it, and the final evaluation
+        (reserved, so that the run can always afford its last one)."""
         end = price(self.gate.end_reserve(), self.prices).total if self.gate else Decimal(0)
-        return end + next_iteration_estimate(
-            self.ledger,
-            self.prices,
-            pending_seconds=time.monotonic() - self.last_charge,
-            prior=self._prior_estimate,
+        return (
+            end
+            + next_iteration_estimate(
+                self.ledger,
+                self.prices,
+                pending_seconds=time.monotonic() - self.last_charge,
+                prior=self._prior_estimate,
+            )
+            + self.evaluations.estimate(self._prior_estimate)
         )
+
+    def _evaluate(self) -> EvaluationRecord | None:
+        """Evaluate the current weights on the held-out queries, on the ledger."""
+        pending = price(
+            Usage(seconds=seconds_decimal(time.monotonic() - self.last_charge)), self.prices
+        ).total
+        record = self.evaluations.run(
+            self.policy,
+            self.environment,
+            self.reward,
+            iteration=self.iteration,
+            ledger=self.ledger,
+            charge=lambda usage: self._charge("evaluation", usage),
+            pending_usd=pending,
+            prior_iteration=self._prior_estimate,
+        )
+        if record is not None:
+            self.best_checkpoint_id = self.evaluations.book.best_checkpoint_id
+        return record
 
     # -- one iteration -----------------------------------------------------------------------
 
@@ -430,6 +471,7 @@ class Trainer:
             gate.check("update", gate.update_reserve())
         update_started = time.monotonic()
         self.cursor += config.batch_size
+        self.sampled.update(self.train_index[i] for i in picks)
         stats = policy_update(
             self.policy,
             self.reference,
@@ -489,7 +531,9 @@ class Trainer:
 
     def checkpoint(self, state: ProgressState) -> str:
         ckpt_id = checkpoint_id(self.iteration)
-        if self.window:
+        if self.evaluations.book.best is not None:
+            self.window = []  # the held-out evaluation picks the best (see _evaluate)
+        elif self.window:
             window_mean = sum(self.window) / len(self.window)
             if self.best_reward is None or window_mean > self.best_reward:
                 self.best_reward = window_mean
@@ -517,6 +561,7 @@ class Trainer:
             best_reward=self.best_reward,
             metrics=self.metrics,
             history=self.history,
+            evaluation=self.evaluations.book.to_json(),
         )
         train_state = {
             "optimizer": self.optimizer.state_dict(),
@@ -552,6 +597,7 @@ class Trainer:
             checkpoint_id=self.checkpoint_id,
             best_checkpoint_id=self.best_checkpoint_id,
             avg_reward_history=self.history.to_points(),
+            evaluation=self.evaluations.book.status(),
             message=message,
         )
 
@@ -598,11 +644,13 @@ class Trainer:
                 self.stopped = stop
                 log("info", "budget_stop", iteration=self.iteration, phase=stop.phase)
                 continue
-            if self.iteration % config.checkpoint_interval == 0 and (
+            evaluated = self.evaluations.due(self.iteration) and self._evaluate() is not None
+            if (evaluated or self.iteration % config.checkpoint_interval == 0) and (
                 self.iteration < config.n_iterations
             ):
                 self.checkpoint(ProgressState.RUNNING)
             self.sink.publish(self.report(ProgressState.RUNNING))
+        self._final_evaluation(state)
         # The time since the last charge (the last checks, a checkpoint) is spend too.
         self._charge("tail", Usage())
         self.checkpoint(state)
@@ -627,7 +675,21 @@ class Trainer:
             ledger=self.ledger,
             rewards=self.rewards,
             seconds=self.loop_seconds,
+            sampled=self.sampled,
         )
+
+    def _final_evaluation(self, state: ProgressState) -> None:
+        """The end is always evaluated, unless the run was cut short (said in the book)."""
+        latest = self.evaluations.book.latest
+        if latest is not None and latest.iteration == self.iteration:
+            return
+        if state in (ProgressState.COMPLETED, ProgressState.BUDGET_EXHAUSTED):
+            self._evaluate()
+        elif self.evaluations.enabled:
+            ending = "cancelled" if state is ProgressState.CANCELLED else "interrupted"
+            self.evaluations.book.skipped(
+                f"no evaluation at iteration {self.iteration}: the run was {ending}"
+            )
 
 
 def run_training(

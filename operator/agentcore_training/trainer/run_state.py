@@ -33,6 +33,8 @@ class RunState:
     best_reward: float | None = None
     metrics: Metrics = field(default_factory=Metrics)
     history: RewardHistory = field(default_factory=RewardHistory)
+    evaluation: dict[str, Any] | None = None
+    """The evaluation book (trainer/evaluation_book.py), per-query baseline scores included."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -47,6 +49,7 @@ class RunState:
             "bestReward": self.best_reward,
             "metrics": self.metrics.to_wire(),
             "history": self.history.to_json(),
+            "evaluation": self.evaluation,
         }
 
     @classmethod
@@ -64,4 +67,5 @@ class RunState:
             best_reward=None if best is None else float(best),
             metrics=Metrics.model_validate(data.get("metrics", {})),
             history=RewardHistory.from_json(data.get("history", {})),
+            evaluation=data.get("evaluation"),
         )
