@@ -32,6 +32,11 @@ def _resolve(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+_ABSENT = "x-absent-when-unset"
+"""A marker (removed before output) of an Optional field whose default is None: absent means
+not given, so it must not get a {} default (evaluation.queries: {} would be a source)."""
+
+
 def _structural(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
     """Turn one pydantic JSON-schema node into a structural OpenAPI v3 node."""
     schema = _resolve(dict(schema), defs)
@@ -45,6 +50,7 @@ def _structural(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
         schema = {**_resolve(dict(variants[0]), defs), **rest}
         if schema.get("default", "") is None:
             del schema["default"]
+            schema[_ABSENT] = True
     out: dict[str, Any] = {}
     for key, value in schema.items():
         if key in _DROPPED_KEYWORDS:
@@ -81,7 +87,8 @@ def _default_empty_objects(node: dict[str, Any]) -> None:
     for name, sub in node.get("properties", {}).items():
         _default_empty_objects(sub)
         if (
-            name not in required
+            not sub.pop(_ABSENT, False)
+            and name not in required
             and sub.get("type") == "object"
             and "properties" in sub
             and not sub.get("required")
@@ -93,6 +100,7 @@ def _default_empty_objects(node: dict[str, Any]) -> None:
 def _strip_defaults(node: dict[str, Any]) -> None:
     """Remove defaults, recursively: status is what the operator observed, nothing assumed."""
     node.pop("default", None)
+    node.pop(_ABSENT, None)
     for sub in node.get("properties", {}).values():
         _strip_defaults(sub)
     if isinstance(node.get("items"), dict):
