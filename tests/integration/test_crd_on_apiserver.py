@@ -59,7 +59,16 @@ def test_kubectl_explain_documents_the_budget(cluster: Cluster) -> None:
 def test_short_name_and_category_reach_the_resource(cluster: Cluster, namespace: str) -> None:
     assert _apply(cluster, namespace, VALID)[0] == 0
     by_short = cluster.kubectl("get", "tj", "-n", namespace).stdout
-    assert by_short.split()[:7] == ["NAME", "AGENT", "PHASE", "PROGRESS", "REWARD", "COST", "AGE"]
+    assert by_short.split()[:8] == [
+        "NAME",
+        "AGENT",
+        "PHASE",
+        "PROGRESS",
+        "REWARD",
+        "HELD-OUT",
+        "COST",
+        "AGE",
+    ]
     assert "support-bot" in by_short
     assert "valid" in cluster.kubectl("get", "agentcore", "-n", namespace).stdout
 
@@ -82,6 +91,10 @@ def test_sample_is_accepted_with_defaults_filled_in(
         assert spec["config"]["gamma"] == config.get("gamma", 0.99)
         assert spec["policy"]["model"] == given.get("policy", {}).get("model", "builtin:tiny")
         assert spec["reward"]["type"] == given.get("reward", {}).get("type", "exact_match")
+        # The held-out evaluation's defaults, with no queries source of its own.
+        assert spec["evaluation"]["heldOutFraction"] == 0.2
+        assert spec["evaluation"]["interval"] == 10
+        assert "queries" not in spec["evaluation"]
         assert spec["pricing"]["computeUsdPerHour"] == given.get("pricing", {}).get(
             "computeUsdPerHour", "0.50"
         )
