@@ -132,6 +132,7 @@ def test_a_dearer_iteration_than_estimated_is_stopped_between_two_steps(tmp_path
         },
         pricing=pricing,
     )
+    spec["evaluation"] = {"heldOutFraction": 0}  # the budget alone: no held-out set
     spec["environment"] = {"type": "python", "entryPoint": "tests.trainer.escalating_env:make"}
     result, true = metered_run(tmp_path, spec)
     assert result.state is ProgressState.BUDGET_EXHAUSTED
@@ -156,6 +157,7 @@ def test_a_warm_start_dearer_than_the_budget_is_stopped(tmp_path: Path) -> None:
         policy={"warmStartSteps": 2000},
         pricing=pricing,
     )
+    spec["evaluation"] = {"heldOutFraction": 0}  # the budget alone: no held-out set
     result, true = metered_run(tmp_path, spec)
     assert result.state is ProgressState.BUDGET_EXHAUSTED
     assert result.report.iteration == 0
@@ -186,6 +188,7 @@ def test_calculator_runs_stop_within_the_budget(tmp_path: Path, seed: int) -> No
         policy={"warmStartSteps": 40},
         pricing=pricing,
     )
+    spec["evaluation"] = {"heldOutFraction": 0}  # the budget alone: no held-out set
     spec["environment"] = {"type": "calculator"}
     result, true = metered_run(tmp_path, spec, multiplication_queries(20))
     assert result.state is ProgressState.BUDGET_EXHAUSTED

@@ -414,6 +414,11 @@ class Trainer:
 
     def _evaluate(self) -> EvaluationRecord | None:
         """Evaluate the current weights on the held-out queries, on the ledger."""
+        if self.stopped is not None:  # a budget stop: nothing more may be spent
+            self.evaluations.book.skipped(
+                f"no evaluation at iteration {self.iteration}: the budget stopped the run"
+            )
+            return None
         pending = price(
             Usage(seconds=seconds_decimal(time.monotonic() - self.last_charge)), self.prices
         ).total
