@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 
-from tests.integration.rpc_support import RBAC_DIR
+from tests.integration.rpc_support import RBAC_DIR, running_shim, service_account_token
 from tests.support.cluster import Cluster
 
 
@@ -13,3 +15,11 @@ def rbac(cluster: Cluster) -> Cluster:
     """manifests/rbac/ applied: the aggregated TrainingJob roles and the shim's own role."""
     cluster.kubectl("apply", "-f", str(RBAC_DIR))
     return cluster
+
+
+@pytest.fixture
+async def shim(rbac: Cluster, namespace: str) -> AsyncIterator[tuple[str, str]]:
+    """(base URL, an `edit` token of the test namespace); the shim's default namespace is it."""
+    token = service_account_token(rbac, namespace, "edit", wait_for="cancel")
+    async with running_shim(rbac, namespace=namespace) as base:
+        yield base, token
