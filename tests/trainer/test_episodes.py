@@ -9,7 +9,7 @@ from types import ModuleType
 import pytest
 import torch
 
-from agentcore_training.api.spec import EnvironmentSpec, RewardSpec
+from agentcore_training.api.plugins import EnvironmentSpec, RewardSpec
 from agentcore_training.trainer.credit import step_advantages
 from agentcore_training.trainer.environments.calculator import ALPHABET
 from agentcore_training.trainer.environments.factory import build_environment

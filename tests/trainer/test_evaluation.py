@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from agentcore_training.api.contract import ProgressState
-from agentcore_training.api.spec import EvaluationSpec
+from agentcore_training.api.evaluation_spec import EvaluationSpec
 from agentcore_training.trainer.evaluation_split import split_queries
 from agentcore_training.trainer.loop import run_training
 from tests.trainer.conftest import addition_queries, make_spec, options_for

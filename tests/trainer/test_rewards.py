@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from agentcore_training.api.spec import RewardSpec
+from agentcore_training.api.plugins import RewardSpec
 from agentcore_training.trainer.errors import BadInputError
 from agentcore_training.trainer.queries import Query
 from agentcore_training.trainer.rewards import build_reward, parse_number

@@ -11,13 +11,8 @@ import yaml
 from pydantic import ValidationError
 
 from agentcore_training.api.money import format_money, parse_money
-from agentcore_training.api.spec import (
-    EnvironmentSpec,
-    EnvironmentType,
-    GRPOConfig,
-    PricingSpec,
-    TrainingJobSpec,
-)
+from agentcore_training.api.plugins import EnvironmentSpec, EnvironmentType
+from agentcore_training.api.spec import GRPOConfig, PricingSpec, TrainingJobSpec
 from agentcore_training.api.status import Cost, Phase, TrainingJobStatus
 
 SAMPLES = Path(__file__).resolve().parents[2] / "manifests" / "samples"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from agentcore_training.api.spec import EvaluationSpec
+from agentcore_training.api.evaluation_spec import EvaluationSpec
 from agentcore_training.trainer.evaluation_split import split_queries
 from agentcore_training.trainer.evaluation_stats import (
     discordant,

@@ -12,7 +12,7 @@ from agentcore_training.api.contract import (
     TerminationSummary,
 )
 from agentcore_training.api.evaluation import EvaluationMetrics, EvaluationStatus
-from agentcore_training.api.spec import EvaluationMetric
+from agentcore_training.api.evaluation_spec import EvaluationMetric
 from agentcore_training.api.status import ConditionStatus, Metrics
 from agentcore_training.controller.evaluation import improved_condition
 from agentcore_training.trainer.evaluation_book import EvaluationBook, Scores

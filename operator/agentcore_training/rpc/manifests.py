@@ -7,8 +7,8 @@ import re
 from typing import Any
 
 from agentcore_training import labels
+from agentcore_training.api.evaluation_spec import EvaluationSpec
 from agentcore_training.api.resource import API_VERSION, KIND, TrainingJob
-from agentcore_training.api.spec import EvaluationSpec
 from agentcore_training.rpc import errors
 from agentcore_training.rpc.schemas import MIN_QUERIES, SPEC_SECTIONS, StartGrpoParams
 

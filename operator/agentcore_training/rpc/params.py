@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from pydantic.alias_generators import to_snake
 
-from agentcore_training.api.spec import RewardSpec, RewardType
+from agentcore_training.api.plugins import RewardSpec, RewardType
 from agentcore_training.rpc import errors
 from agentcore_training.rpc.schemas import (
     MIN_QUERIES,

@@ -12,16 +12,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
-from agentcore_training.api.spec import (
-    AGENT_ID_PATTERN,
-    DNS_LABEL_PATTERN,
-    EnvironmentSpec,
-    EvaluationSpec,
-    GRPOConfig,
-    PolicySpec,
-    PricingSpec,
-    RewardSpec,
-)
+from agentcore_training.api.evaluation_spec import EvaluationSpec
+from agentcore_training.api.patterns import AGENT_ID_PATTERN, DNS_LABEL_PATTERN
+from agentcore_training.api.plugins import EnvironmentSpec, RewardSpec
+from agentcore_training.api.policy import PolicySpec
+from agentcore_training.api.spec import GRPOConfig, PricingSpec
 from agentcore_training.api.status import Cost, History, Progress
 
 MIN_QUERIES = 100

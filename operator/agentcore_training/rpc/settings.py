@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from agentcore_training.api.spec import DNS_LABEL_PATTERN
+from agentcore_training.api.patterns import DNS_LABEL_PATTERN
 
 ENV_PREFIX = "AGENTCORE_RPC_"
 JWT_ALGORITHMS = ("HS256", "RS256", "ES256")

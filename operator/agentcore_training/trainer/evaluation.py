@@ -16,7 +16,8 @@ from decimal import Decimal
 import torch
 
 from agentcore_training.api.evaluation import EvaluationMetrics, EvaluationRecord
-from agentcore_training.api.spec import Decoding, EvaluationSpec, GRPOConfig, TrainingJobSpec
+from agentcore_training.api.evaluation_spec import Decoding, EvaluationSpec
+from agentcore_training.api.spec import GRPOConfig, TrainingJobSpec
 from agentcore_training.trainer.checkpoint import checkpoint_id
 from agentcore_training.trainer.environments.factory import EnvironmentFactory
 from agentcore_training.trainer.episodes import sample_episodes

@@ -19,7 +19,7 @@ from agentcore_training.api.evaluation import (
     EvaluationRecord,
     EvaluationStatus,
 )
-from agentcore_training.api.spec import EvaluationMetric
+from agentcore_training.api.evaluation_spec import EvaluationMetric
 from agentcore_training.trainer.evaluation_stats import SIGNIFICANCE_LEVEL, paired_p_value
 
 

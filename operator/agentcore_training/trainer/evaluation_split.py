@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from agentcore_training.api.contract import ENV_EVAL_QUERIES_FILE
-from agentcore_training.api.spec import EvaluationSpec
+from agentcore_training.api.evaluation_spec import EvaluationSpec
 from agentcore_training.trainer.errors import BadInputError
 from agentcore_training.trainer.queries import Query
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agentcore_training.api.contract import BUILTIN_MODELS
-from agentcore_training.api.spec import PolicySpec
+from agentcore_training.api.policy import PolicySpec
 from agentcore_training.trainer.config import TrainerOptions
 from agentcore_training.trainer.environments.factory import EnvironmentFactory, build_environment
 from agentcore_training.trainer.environments.protocol import FormatTeacher

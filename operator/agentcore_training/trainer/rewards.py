@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from agentcore_training.api.spec import RewardSpec, RewardType
+from agentcore_training.api.plugins import RewardSpec, RewardType
 from agentcore_training.trainer.entrypoints import import_callable
 from agentcore_training.trainer.errors import BadInputError, TrainerError
 from agentcore_training.trainer.queries import Query

@@ -11,7 +11,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from agentcore_training.api.contract import BUILTIN_MODELS
-from agentcore_training.api.spec import RewardType, TrainingJobSpec
+from agentcore_training.api.plugins import RewardType
+from agentcore_training.api.spec import TrainingJobSpec
 from agentcore_training.trainer.errors import BadInputError
 from agentcore_training.trainer.queries import parse_queries
 from agentcore_training.trainer.rewards import build_reward

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from agentcore_training.api.spec import EnvironmentSpec, EnvironmentType
+from agentcore_training.api.plugins import EnvironmentSpec, EnvironmentType
 from agentcore_training.trainer.entrypoints import import_callable
 from agentcore_training.trainer.environments.calculator import Calculator
 from agentcore_training.trainer.environments.protocol import Environment

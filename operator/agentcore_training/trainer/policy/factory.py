@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from agentcore_training.api.spec import PolicySpec
+from agentcore_training.api.policy import PolicySpec
 from agentcore_training.trainer.inputs import check_policy_source
 from agentcore_training.trainer.policy.protocol import Policy
 from agentcore_training.trainer.policy.tiny import TinyPolicy
