@@ -23,9 +23,10 @@ from agentcore_training.api.contract import ProgressState
 from agentcore_training.api.spec import TrainingJobSpec
 from agentcore_training.trainer.environments.protocol import Environment, StepResult
 from agentcore_training.trainer.ledger import Prices, Usage, price, seconds_decimal
-from agentcore_training.trainer.loop import RunResult, Trainer
+from agentcore_training.trainer.loop import RunResult, run_loop
 from agentcore_training.trainer.progress import NullSink
 from agentcore_training.trainer.rollout import completion_mask
+from agentcore_training.trainer.trainer import Trainer
 from tests.trainer import escalating_env
 from tests.trainer.conftest import make_spec, options_for
 from tests.trainer.test_calculator_learning import multiplication_queries
@@ -81,7 +82,7 @@ def metered_run(
 
     trainer.environment = dataclasses.replace(trainer.environment, make=counting_make)
     trainer.start()
-    result = trainer.run()
+    result = run_loop(trainer)
     return result, meter.usage(time.monotonic() - started)
 
 

@@ -11,17 +11,24 @@ Multi-step environments: supervised steps on the environment's own made-up traje
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import torch
 
 from agentcore_training.trainer.environments.protocol import FormatTeacher
 from agentcore_training.trainer.episodes import encode_lenient
 from agentcore_training.trainer.grpo import token_logprobs
+from agentcore_training.trainer.jsonlog import log
+from agentcore_training.trainer.ledger import SAFETY_FACTOR, Usage, seconds_decimal
 from agentcore_training.trainer.optim import AdamW
 from agentcore_training.trainer.policy.protocol import Policy
 from agentcore_training.trainer.queries import Query
 from agentcore_training.trainer.update import GRAD_CLIP_NORM
+
+if TYPE_CHECKING:
+    from agentcore_training.trainer.trainer import Trainer
 
 WARM_START_BATCH = 64
 MAX_RANDOM_DIGITS = 3
@@ -137,3 +144,49 @@ def episode_warm_start(
         optimizer.step()
         loss_value = float(loss.detach())
     return loss_value
+
+
+def run_warm_start(trainer: Trainer) -> None:
+    """The warm start of a fresh run, step by step under the budget gate (BudgetStop)."""
+    gate, rates = trainer.gate, trainer.rates
+    assert gate is not None
+    assert rates is not None
+    started = time.monotonic()
+    previous: list[float] = []
+
+    def before_step() -> None:
+        now = time.monotonic()
+        if previous:
+            rates.saw_warm_step(now - previous[-1])
+        previous[:] = [now]
+        step = Usage(seconds=seconds_decimal(rates.warm_step_s * float(SAFETY_FACTOR)))
+        gate.check("warm start", step)
+
+    teacher = trainer.environment.make() if trainer.environment.multi_step else None
+    if isinstance(teacher, FormatTeacher):
+        loss = episode_warm_start(
+            trainer.policy,
+            teacher,
+            trainer.queries,
+            steps=trainer.spec.policy.warm_start_steps,
+            learning_rate=trainer.config.learning_rate,
+            rng=random.Random(trainer.config.seed + 1),  # noqa: S311 - not a secret
+            before_step=before_step,
+        )
+    else:
+        loss = format_warm_start(
+            trainer.policy,
+            trainer.prompts,
+            steps=trainer.spec.policy.warm_start_steps,
+            learning_rate=trainer.config.learning_rate,
+            max_new_tokens=trainer.config.max_new_tokens,
+            generator=torch.Generator().manual_seed(trainer.config.seed + 1),
+            before_step=before_step,
+        )
+    log(
+        "info",
+        "warm_start",
+        steps=trainer.spec.policy.warm_start_steps,
+        loss=round(loss, 4),
+        seconds=round(time.monotonic() - started, 3),
+    )
