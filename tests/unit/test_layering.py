@@ -38,7 +38,7 @@ PURE_MODULES = (
     "rpc.schemas",
     "rpc.settings",
     "rpc.store",
-    "rpc.ttlcache",
+    "ttlcache",
     "trainer.credit",
     "trainer.environments.protocol",
     "trainer.errors",

@@ -20,7 +20,7 @@ from agentcore_training.rpc.ratelimit import RateLimiter
 from agentcore_training.rpc.schemas import ListJobsResult
 from agentcore_training.rpc.settings import ShimSettings
 from agentcore_training.rpc.store import JobStore, from_api
-from agentcore_training.rpc.ttlcache import TTLCache
+from agentcore_training.ttlcache import TTLCache
 
 UID = "7d0c9a52-1f3e-4b8e-9a51-0c2d7e6f8a90"
 

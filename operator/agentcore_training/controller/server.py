@@ -40,7 +40,7 @@ from agentcore_training.controller.progress import (
 from agentcore_training.controller.state import ClusterState
 from agentcore_training.kube.client import ApiError, KubeClient, path_for
 from agentcore_training.kube.reviews import review_token
-from agentcore_training.rpc.ttlcache import TTLCache
+from agentcore_training.ttlcache import TTLCache
 from agentcore_training.webhook.admission import (
     Denial,
     check_policy,

@@ -28,7 +28,7 @@ from agentcore_training.rpc.jwtverify import (
     unverified_issuer,
 )
 from agentcore_training.rpc.settings import ShimSettings
-from agentcore_training.rpc.ttlcache import TTLCache
+from agentcore_training.ttlcache import TTLCache
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""An informer-style watch cache of TrainingJobs: list, then watch; list again on 410 Gone.
+"""An informer-style watch cache of TrainingJobs, on the shared list-then-watch loop.
 
 Reads of the shim come from here. `wait_synced` bounds staleness at start; the shim puts
 the objects its own writes return into the cache at once, so its next read sees them.
@@ -9,26 +9,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 from collections.abc import Mapping
 from typing import Any
 
-import aiohttp
 from pydantic import ValidationError
 
 from agentcore_training.api.resource import API_VERSION, PLURAL, TrainingJob
-from agentcore_training.kube.client import ApiError, KubeClient, path_for
+from agentcore_training.kube.client import KubeClient, path_for
+from agentcore_training.kube.watch import list_then_watch
 from agentcore_training.rpc.errors import unavailable
 from agentcore_training.rpc.store import JobStore, from_api
 
 log = logging.getLogger(__name__)
-
-WATCH_TIMEOUT_SECONDS = 290
-_BACKOFF_MAX = 30.0
-
-
-class _Relist(Exception):  # noqa: N818 - a signal, not an error
-    pass
 
 
 class TrainingJobCache:
@@ -70,55 +62,23 @@ class TrainingJobCache:
         self.store.upsert(trainingjob)
 
     async def _run(self) -> None:
-        backoff = 0.5
-        while True:
-            try:
-                version = await self._list()
-                backoff = 0.5
-                while True:
-                    version = await self._watch(version)
-            except asyncio.CancelledError:
-                raise
-            except _Relist:
-                continue
-            except (ApiError, aiohttp.ClientError, TimeoutError, ValueError) as error:
-                log.warning("TrainingJob watch failed, listing again in %.1fs: %s", backoff, error)
-            except Exception:
-                log.exception("TrainingJob watch failed unexpectedly; listing again")
-            await asyncio.sleep(backoff * (1 + random.random() / 2))  # noqa: S311 - jitter
-            backoff = min(backoff * 2, _BACKOFF_MAX)
+        await list_then_watch(self._client, self._path, self, what="TrainingJob cache")
 
-    async def _list(self) -> str:
-        answer = await self._client.get(self._path)
-        version = str(answer.get("metadata", {}).get("resourceVersion", ""))
-        items = answer.get("items") or []
-        kind = {"apiVersion": answer.get("apiVersion", API_VERSION), "kind": "TrainingJob"}
-        parsed = (_parsed({**kind, **item}) for item in items)
+    # -- kube.watch.WatchHandler -----------------------------------------------------------
+
+    def listed(self, items: list[dict[str, Any]], version: str) -> None:
+        parsed = (_parsed(item) for item in items)
         self.store.replace((tj for tj in parsed if tj is not None), version)
         self._synced.set()
         log.info("TrainingJob cache listed %d objects at version %s", len(items), version)
-        return version
 
-    async def _watch(self, version: str) -> str:
-        """One watch request until the server ends it; the last version seen."""
-        async for event in self._client.watch(
-            self._path, resource_version=version, timeout_seconds=WATCH_TIMEOUT_SECONDS
-        ):
-            kind = event.get("type")
-            obj = event.get("object") or {}
-            if kind == "ERROR":
-                code = obj.get("code")
-                log.info("TrainingJob watch ended with %s %s", code, obj.get("reason"))
-                raise _Relist
-            new_version = str(obj.get("metadata", {}).get("resourceVersion", "")) or version
-            if kind in ("ADDED", "MODIFIED"):
-                trainingjob = _parsed(obj)
-                if trainingjob is not None:
-                    self.store.upsert(trainingjob)
-            elif kind == "DELETED":
-                self.store.delete(str(obj.get("metadata", {}).get("uid", "")))
-            version = new_version
-        return version
+    def changed(self, event_type: str, obj: dict[str, Any]) -> None:
+        if event_type == "DELETED":
+            self.store.delete(str(obj.get("metadata", {}).get("uid", "")))
+            return
+        trainingjob = _parsed(obj)
+        if trainingjob is not None:
+            self.store.upsert(trainingjob)
 
 
 def _parsed(obj: Mapping[str, Any]) -> TrainingJob | None:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from agentcore_training.rpc.ttlcache import TTLCache
+from agentcore_training.ttlcache import TTLCache
 
 REFILL_SECONDS = 60.0
 MAX_BUCKETS = 65536

@@ -8,11 +8,12 @@ default (iterations, budget) is the api models' own.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from agentcore_training.api.resource import TrainingJob
 from agentcore_training.api.status import Cost, History, Phase, Progress
+from agentcore_training.api.timestamps import rfc3339
 from agentcore_training.rpc import errors
 from agentcore_training.rpc.schemas import (
     FINISHED_STATUSES,
@@ -128,11 +129,6 @@ def list_result_json(
     ordered = sorted(summaries, key=lambda pair: pair[0])
     jobs = [summary for _, summary in ordered[offset : offset + limit]]
     return {"success": True, "jobs": jobs, "count": len(jobs), "total_count": len(ordered)}
-
-
-def rfc3339(moment: datetime) -> str:
-    """An RFC 3339 UTC time with second precision, as Kubernetes writes them."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def cancel_result(trainingjob: TrainingJob, now: datetime) -> CancelResult:

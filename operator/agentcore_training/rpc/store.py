@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from agentcore_training.api.resource import TrainingJob
+from agentcore_training.kube.versions import compare_versions
 
 
 def from_api(obj: Mapping[str, Any]) -> TrainingJob:
@@ -20,15 +21,15 @@ def from_api(obj: Mapping[str, Any]) -> TrainingJob:
     return TrainingJob.model_validate({**obj, "metadata": metadata})
 
 
-def _rv(trainingjob: TrainingJob) -> int | None:
-    value = str(trainingjob.metadata.get("resourceVersion", ""))
-    return int(value) if value.isdigit() else None
+def _version(trainingjob: TrainingJob) -> str:
+    return str(trainingjob.metadata.get("resourceVersion") or "")
 
 
 def is_newer(candidate: TrainingJob, held: TrainingJob) -> bool:
-    """Whether `candidate` is at least as new as `held` (unknown versions count as newer)."""
-    new, old = _rv(candidate), _rv(held)
-    return new is None or old is None or new >= old
+    """Whether `candidate` is at least as new as `held` (the order of kube/versions.py:
+    an unknown order counts as newer)."""
+    order = compare_versions(_version(candidate), _version(held))
+    return order is None or order >= 0
 
 
 class JobStore:
@@ -85,7 +86,7 @@ class JobStore:
         kept = [
             held
             for held in self._by_uid.values()
-            if list_version.isdigit() and (_rv(held) or 0) > int(list_version)
+            if compare_versions(_version(held), list_version) == 1
         ]
         self._by_uid.clear()
         self._by_namespace.clear()

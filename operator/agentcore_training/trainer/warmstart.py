@@ -77,13 +77,7 @@ def format_warm_start(
             ids[row, prompt_width : prompt_width + len(target)] = torch.tensor(target)
             attn[row, start : prompt_width + len(target)] = 1
             mask[row, prompt_width : prompt_width + len(target)] = 1
-        logp = token_logprobs(policy.logits(ids[:, :-1], attn[:, :-1]), ids[:, 1:])
-        loss = -(logp * mask[:, 1:]).sum() / mask[:, 1:].sum()
-        optimizer.zero_grad()
-        torch.autograd.backward(loss)
-        torch.nn.utils.clip_grad_norm_(policy.module.parameters(), GRAD_CLIP_NORM)
-        optimizer.step()
-        loss_value = float(loss.detach())
+        loss_value = _supervised_step(policy, optimizer, ids, attn, mask)
     return loss_value
 
 
@@ -136,13 +130,7 @@ def episode_warm_start(
             batch[row, : len(ids)] = torch.tensor(ids)
             attn[row, : len(ids)] = 1
             mask[row, : len(ids)] = torch.tensor(weights)
-        logp = token_logprobs(policy.logits(batch[:, :-1], attn[:, :-1]), batch[:, 1:])
-        loss = -(logp * mask[:, 1:]).sum() / mask[:, 1:].sum().clamp(min=1)
-        optimizer.zero_grad()
-        torch.autograd.backward(loss)
-        torch.nn.utils.clip_grad_norm_(policy.module.parameters(), GRAD_CLIP_NORM)
-        optimizer.step()
-        loss_value = float(loss.detach())
+        loss_value = _supervised_step(policy, optimizer, batch, attn, mask)
     return loss_value
 
 
@@ -190,3 +178,21 @@ def run_warm_start(trainer: Trainer) -> None:
         loss=round(loss, 4),
         seconds=round(time.monotonic() - started, 3),
     )
+
+
+def _supervised_step(
+    policy: Policy,
+    optimizer: AdamW,
+    ids: torch.Tensor,
+    attn: torch.Tensor,
+    mask: torch.Tensor,
+) -> float:
+    """One step of mean next-token cross-entropy over the tokens where `mask` is set
+    (weighted by it); returns the loss."""
+    logp = token_logprobs(policy.logits(ids[:, :-1], attn[:, :-1]), ids[:, 1:])
+    loss = -(logp * mask[:, 1:]).sum() / mask[:, 1:].sum().clamp(min=1)
+    optimizer.zero_grad()
+    torch.autograd.backward(loss)
+    torch.nn.utils.clip_grad_norm_(policy.module.parameters(), GRAD_CLIP_NORM)
+    optimizer.step()
+    return float(loss.detach())
