@@ -455,6 +455,19 @@ def test_openrpc_document() -> None:
 # --- store, TTL cache, identity, settings --------------------------------------------------------
 
 
+def test_store_orders_versions_as_kube_versions_does() -> None:
+    """One order for the package: decimals as integers, anything else unknown (the newer
+    object wins). The store's own copy used to call int() on '²' (isdigit) and raise."""
+    store = JobStore()
+    assert store.upsert(from_api(raw({"resourceVersion": "10"})))
+    assert not store.upsert(from_api(raw({"resourceVersion": "9"})))
+    assert store.upsert(from_api(raw({"resourceVersion": "²"})))
+    assert store.upsert(from_api(raw({"resourceVersion": "opaque-1"})))
+    assert store.upsert(from_api(raw({"resourceVersion": "5"})))
+    store.replace([], "²")  # an unknown order: the list wins
+    assert store.get(UID) is None
+
+
 def test_store_indexes_and_only_moves_forward() -> None:
     store = JobStore()
     tj = trainingjob()
