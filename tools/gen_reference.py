@@ -141,6 +141,10 @@ def jsonrpc() -> str:
         lines.append(f"| {code} | {message} | {meaning} |")
     lines.append("\n## Schemas\n")
     for name, schema in doc["components"]["schemas"].items():
+        if "enum" in schema:
+            values = ", ".join(f"`{v}`" for v in schema["enum"])
+            lines.append(f"### `{name}`\n\n{schema.get('description', '')} One of {values}.\n")
+            continue
         lines.append(f"### `{name}`\n\n| field | type | description |\n|---|---|---|")
         for field, sub in schema.get("properties", {}).items():
             description = " ".join(str(sub.get("description", "")).split()).replace("|", "\\|")

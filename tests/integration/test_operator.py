@@ -81,7 +81,12 @@ def test_sample_runs_to_completion_with_progress_metrics_and_cost(
         "percentComplete": 100,
     }
     assert status["metrics"]["avgReward"] == pytest.approx(0.9)
-    assert status["cost"] == {"costUsd": "0.05", "budgetUsd": "10.00", "budgetRemainingUsd": "9.95"}
+    assert status["cost"] == {
+        "costUsd": "0.05",
+        "budgetUsd": "10.00",
+        "budgetRemainingUsd": "9.95",
+        "budgetStatus": "ok",
+    }
     assert status["bestCheckpointId"] == "ckpt-00005"
     assert status["history"]["iterations"][-1] == 5
     assert status["startTime"]

@@ -65,7 +65,12 @@ async def test_start_status_list_cancel(
         "total_iterations": 3,
         "percent_complete": 0,
     }
-    assert status["cost"] == {"cost_usd": 0, "budget_usd": 10.0, "budget_remaining_usd": 10.0}
+    assert status["cost"] == {
+        "cost_usd": 0,
+        "budget_usd": 10.0,
+        "budget_remaining_usd": 10.0,
+        "budget_status": "ok",
+    }
     assert status["best_checkpoint_id"] is None
     assert status["agent_id"] == "support-bot"
 

@@ -75,6 +75,7 @@ def test_a_new_trainingjob_gets_a_job_and_is_queued() -> None:
         "costUsd": "0",
         "budgetUsd": "10.00",
         "budgetRemainingUsd": "10.00",
+        "budgetStatus": "ok",
     }
     assert _condition(result.status, "Running")["status"] == "False"
     assert [e.reason for e in result.events] == ["JobCreated"]

@@ -73,7 +73,12 @@ def test_a_report_with_another_budget_is_refused() -> None:
 def test_a_cost_above_the_budget_is_reported_truly() -> None:
     """An overrun is shown (the planner adds BudgetExceeded), never refused or hidden."""
     status = status_from_report(_report(cost="1.01"), None)
-    assert status["cost"] == {"costUsd": "1.01", "budgetUsd": "1.00", "budgetRemainingUsd": "0"}
+    assert status["cost"] == {
+        "costUsd": "1.01",
+        "budgetUsd": "1.00",
+        "budgetRemainingUsd": "0",
+        "budgetStatus": "exceeded",
+    }
 
 
 def test_status_from_a_report() -> None:
@@ -83,7 +88,12 @@ def test_status_from_a_report() -> None:
         "totalIterations": 10,
         "percentComplete": 30,
     }
-    assert status["cost"] == {"costUsd": "0.30", "budgetUsd": "1.00", "budgetRemainingUsd": "0.70"}
+    assert status["cost"] == {
+        "costUsd": "0.30",
+        "budgetUsd": "1.00",
+        "budgetRemainingUsd": "0.70",
+        "budgetStatus": "ok",
+    }
     assert status["metrics"] == {"avgReward": 0.25}
     assert status["history"] == {"iterations": [3], "avgReward": [0.25]}
     assert status["bestCheckpointId"] == "ckpt-3"

@@ -23,6 +23,7 @@ PURE_MODULES = (
     "cli_settings",
     "labels",
     "kube.versions",
+    "controller.budget_alerts",
     "controller.conditions",
     "controller.jobs",
     "controller.phase",

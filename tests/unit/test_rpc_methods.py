@@ -322,7 +322,12 @@ def test_results_before_the_operator_reports() -> None:
         "total_iterations": 20,
         "percent_complete": 0,
     }
-    assert status["cost"] == {"cost_usd": 0, "budget_usd": 2.5, "budget_remaining_usd": 2.5}
+    assert status["cost"] == {
+        "cost_usd": 0,
+        "budget_usd": 2.5,
+        "budget_remaining_usd": 2.5,
+        "budget_status": "ok",
+    }
     assert status["metrics"] == {}
     assert status["best_checkpoint_id"] is None
     assert status["history"] == {"iterations": [], "avg_reward": []}
@@ -352,7 +357,12 @@ def test_status_result_of_a_running_job() -> None:
     assert result["status"] == "running"
     assert result["progress"]["percent_complete"] == 25
     assert result["metrics"] == {"avg_reward": 0.5, "clip_ratio": 0.1, "tokens": 1200}
-    assert result["cost"] == {"cost_usd": 0.4, "budget_usd": 2.5, "budget_remaining_usd": 2.1}
+    assert result["cost"] == {
+        "cost_usd": 0.4,
+        "budget_usd": 2.5,
+        "budget_remaining_usd": 2.1,
+        "budget_status": "ok",
+    }
     exact = dumps(results.status_result(tj).to_json())
     assert b'"cost_usd":0.40,"budget_usd":2.50,"budget_remaining_usd":2.10' in exact
     assert result["history"] == {"iterations": [1, 2], "avg_reward": [0.1, 0.3]}

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentcore_training.api.spec import TrainingJobSpec
-from agentcore_training.api.status import TrainingJobStatus
+from agentcore_training.api.status import Cost, Progress, TrainingJobStatus
 
 GROUP = "training.agentcore.dev"
 VERSION = "v1alpha1"
@@ -44,3 +44,17 @@ class TrainingJob(BaseModel):
     @property
     def uid(self) -> str:
         return str(self.metadata.get("uid", ""))
+
+    def progress(self) -> Progress:
+        """status.progress; before the operator reports: 0 of spec.config.nIterations."""
+        progress = self.status.progress or Progress()
+        if progress.total_iterations:
+            return progress
+        return progress.model_copy(update={"total_iterations": self.spec.config.n_iterations})
+
+    def cost(self) -> Cost:
+        """status.cost; before the trainer reports: nothing spent of spec.config.maxBudgetUsd."""
+        if self.status.cost is not None:
+            return self.status.cost
+        budget = self.spec.config.max_budget_usd
+        return Cost(budget_usd=budget, budget_remaining_usd=budget)

@@ -7,9 +7,10 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from agentcore_training.api.base import ApiModel
+from agentcore_training.api.budget import STATUS_DESCRIPTION, BudgetStatus, budget_status
 from agentcore_training.api.evaluation import EvaluationStatus
 from agentcore_training.api.money import Money
 
@@ -42,6 +43,8 @@ class ConditionType(StrEnum):
     BUDGET_EXHAUSTED = "BudgetExhausted"
     BUDGET_EXCEEDED = "BudgetExceeded"
     """True when the spend went above maxBudgetUsd (the trainer failed to stop in time)."""
+    BUDGET_WARNING = "BudgetWarning"
+    """True once the spend reached a budget alert threshold; the reason names the highest."""
     SUMMARY_LOST = "SummaryLost"
     """True when the Job completed but the trainer's final summary could not be read."""
     IMPROVED = "Improved"
@@ -140,6 +143,19 @@ class Cost(ApiModel):
     cost_usd: Money = Field(default=Decimal("0"), description="US dollars spent so far.")
     budget_usd: Money = Field(default=Decimal("0"), description="spec.config.maxBudgetUsd.")
     budget_remaining_usd: Money = Field(default=Decimal("0"), description="budgetUsd - costUsd.")
+    budget_status: BudgetStatus = Field(
+        default=BudgetStatus.OK,
+        description=STATUS_DESCRIPTION,
+    )
+
+    @model_validator(mode="after")
+    def _status_of_the_amounts(self) -> Cost:
+        # A pure function of the amounts: whatever was given (or stored before the field
+        # existed), the status is the one they make.
+        status = budget_status(self.cost_usd, self.budget_usd)
+        if self.budget_status != status:
+            object.__setattr__(self, "budget_status", status)
+        return self
 
 
 class TrainingJobStatus(ApiModel):

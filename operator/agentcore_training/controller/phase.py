@@ -25,6 +25,7 @@ from agentcore_training.api.status import (
     TrainingJobStatus,
 )
 from agentcore_training.controller import conditions as cond
+from agentcore_training.controller.budget_alerts import budget_alert, event_reason
 from agentcore_training.controller.evaluation import improved_condition
 from agentcore_training.controller.jobs import TRAINER_CONTAINER, job_name
 from agentcore_training.controller.progress import parse_summary, report_status, summary_text
@@ -131,10 +132,26 @@ class _Status:
             # The last push may have been lost: the termination message completes the status.
             self.merge(report_status(summary, self.tj.status.history))
 
+    def _cost(self) -> Cost | None:
+        """The cost this plan writes, else the one recorded."""
+        written = self.patch.cost if "cost" in self.patch.model_fields_set else None
+        return written or self.tj.status.cost
+
+    def _budget_warning(self) -> None:
+        """BudgetWarning=True from 75 %, its reason the level; one Event per threshold."""
+        cost = self._cost()
+        previous = cond.find(self.conditions, ConditionType.BUDGET_WARNING)
+        alert = budget_alert(previous, cost) if cost is not None else None
+        if alert is None:
+            return
+        self.condition(ConditionType.BUDGET_WARNING, TRUE, alert.reason, alert.message)
+        for threshold in alert.crossed:
+            message = f"the spend crossed {threshold} % of the budget; {alert.message}"
+            self.events.append(Event("Warning", event_reason(threshold), message))
+
     def _budget_exceeded(self) -> None:
         """BudgetExceeded=True as soon as any status shows a spend above the budget."""
-        written = self.patch.cost if "cost" in self.patch.model_fields_set else None
-        recorded = written or self.tj.status.cost
+        recorded = self._cost()
         cost = recorded.cost_usd if recorded is not None else None
         budget = self.tj.spec.config.max_budget_usd
         if cost is not None and cost > budget:
@@ -145,6 +162,7 @@ class _Status:
             self.condition(ConditionType.BUDGET_EXCEEDED, TRUE, "BudgetExceeded", message)
 
     def result(self) -> tuple[dict[str, Any], list[Event]]:
+        self._budget_warning()
         self._budget_exceeded()
         written = "evaluation" in self.patch.model_fields_set
         verdict = improved_condition(

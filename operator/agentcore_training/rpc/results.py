@@ -48,19 +48,11 @@ def created_at(trainingjob: TrainingJob) -> str:
 
 
 def progress_of(trainingjob: TrainingJob) -> Progress:
-    """status.progress; before the operator reports: 0 of spec.config.nIterations."""
-    progress = trainingjob.status.progress or Progress()
-    if progress.total_iterations:
-        return progress
-    return progress.model_copy(update={"total_iterations": trainingjob.spec.config.n_iterations})
+    return trainingjob.progress()
 
 
 def cost_of(trainingjob: TrainingJob) -> Cost:
-    """status.cost; before the trainer reports: nothing spent of spec.config.maxBudgetUsd."""
-    if trainingjob.status.cost is not None:
-        return trainingjob.status.cost
-    budget = trainingjob.spec.config.max_budget_usd
-    return Cost(budget_usd=budget, budget_remaining_usd=budget)
+    return trainingjob.cost()
 
 
 def metrics_of(trainingjob: TrainingJob) -> dict[str, Any]:
