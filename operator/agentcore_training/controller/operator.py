@@ -18,7 +18,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from agentcore_training import labels
-from agentcore_training.controller import metrics
+from agentcore_training.controller import job_metrics, metrics
 from agentcore_training.controller.certs import ServerCertificate, make_server_certificate
 from agentcore_training.controller.jobs import JobSettings
 from agentcore_training.controller.reconciler import Reconciler
@@ -62,6 +62,7 @@ class Operator:
     reconciler: Reconciler
     progress: ProgressService
     runners: list[web.AppRunner]
+    collector: job_metrics.JobCollector
 
     @classmethod
     async def start(cls, settings: OperatorSettings) -> Operator:
@@ -100,7 +101,8 @@ class Operator:
             await metrics_runner.setup()
             await web.TCPSite(metrics_runner, settings.listen_host, settings.metrics_port).start()
             runners.append(metrics_runner)
-        operator = cls(settings, client, state, reconciler, progress, runners)
+        collector = job_metrics.register(state)
+        operator = cls(settings, client, state, reconciler, progress, runners, collector)
         await operator._register_webhook(certificate.ca_pem)
         reconciler.start()
         log.info("operator serving on %s:%s", settings.listen_host, settings.listen_port)
@@ -135,6 +137,7 @@ class Operator:
 
     async def stop(self) -> None:
         await self.reconciler.stop()
+        metrics.REGISTRY.unregister(self.collector)
         for runner in self.runners:
             await runner.cleanup()
         await self.client.close()

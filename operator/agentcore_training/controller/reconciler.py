@@ -14,7 +14,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from agentcore_training.api.resource import API_VERSION, PLURAL, TrainingJob
-from agentcore_training.controller import metrics
+from agentcore_training.api.status import TrainingJobStatus
+from agentcore_training.controller import job_metrics, metrics
 from agentcore_training.controller.jobs import JobSettings, build_job
 from agentcore_training.controller.phase import Event, Plan, plan
 from agentcore_training.controller.state import ClusterState
@@ -160,6 +161,9 @@ class Reconciler:
             path = path_for(API_VERSION, PLURAL, namespace=tj.namespace, name=tj.name)
             updated = await self._client.patch(f"{path}/status", {"status": result.status})
             metrics.STATUS_PATCHES.labels("reconcile").inc()
+            job_metrics.count_phase_change(
+                tj, TrainingJobStatus.model_validate(result.status).phase
+            )
             self._state.put_trainingjob(updated)
             body = updated
         for event in result.events:
