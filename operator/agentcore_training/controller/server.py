@@ -30,6 +30,7 @@ from agentcore_training.api.contract import (
     ProgressState,
 )
 from agentcore_training.api.resource import API_VERSION, PLURAL, TrainingJob
+from agentcore_training.api.status import TrainingJobStatus
 from agentcore_training.controller import metrics
 from agentcore_training.controller.progress import (
     Accepted,
@@ -189,7 +190,8 @@ class ProgressService:
             path = path_for(
                 API_VERSION, PLURAL, namespace=trainingjob.namespace, name=trainingjob.name
             )
-            updated = await self.client.patch(f"{path}/status", {"status": {"attempt": attempt}})
+            patch = {"status": TrainingJobStatus(attempt=attempt).to_patch()}
+            updated = await self.client.patch(f"{path}/status", patch)
             metrics.STATUS_PATCHES.labels("progress").inc()
             self.state.put_trainingjob(updated)
         return AttemptAnswer(
