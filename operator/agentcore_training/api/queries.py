@@ -7,6 +7,9 @@ from pydantic import Field, model_validator
 from agentcore_training.api.base import ApiModel
 from agentcore_training.api.patterns import CONFIGMAP_KEY_PATTERN, DNS_SUBDOMAIN_PATTERN
 
+MIN_TRAINING_QUERIES = 100
+"""Fewest queries a run trains on (the original API's rule; the operator's default)."""
+
 
 class ConfigMapQueriesRef(ApiModel):
     """Queries stored in a ConfigMap of the TrainingJob's namespace."""

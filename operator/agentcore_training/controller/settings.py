@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings
 
+from agentcore_training.api.queries import MIN_TRAINING_QUERIES
 from agentcore_training.cli_settings import command_line_settings
 
 
@@ -102,5 +103,7 @@ class OperatorSettings(BaseSettings):
         description="Command of the trainer container (a JSON list).",
     )
     min_queries: int = Field(
-        default=100, ge=1, description="Fewest training queries the webhook admits."
+        default=MIN_TRAINING_QUERIES,
+        ge=1,
+        description="Fewest training queries the webhook admits.",
     )

@@ -16,10 +16,11 @@ from agentcore_training.api.evaluation_spec import EvaluationSpec
 from agentcore_training.api.patterns import AGENT_ID_PATTERN, DNS_LABEL_PATTERN
 from agentcore_training.api.plugins import EnvironmentSpec, RewardSpec
 from agentcore_training.api.policy import PolicySpec
+from agentcore_training.api.queries import MIN_TRAINING_QUERIES
 from agentcore_training.api.spec import GRPOConfig, PricingSpec
 from agentcore_training.api.status import Cost, History, Progress
 
-MIN_QUERIES = 100
+MIN_QUERIES = MIN_TRAINING_QUERIES
 MONEY_NUMBER_SCHEMA: dict[str, Any] = {"type": "number", "minimum": 0}
 """How money appears in the results of the original methods (the original returned floats)."""
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
