@@ -21,6 +21,7 @@ from agentcore_training.api.spec import GRPOConfig, PricingSpec
 from agentcore_training.api.status import Cost, History, Progress
 
 MIN_QUERIES = MIN_TRAINING_QUERIES
+_DEFAULTS = GRPOConfig()  # the spec's defaults, quoted in descriptions
 MONEY_NUMBER_SCHEMA: dict[str, Any] = {"type": "number", "minimum": 0}
 """How money appears in the results of the original methods (the original returned floats)."""
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -87,7 +88,8 @@ class StartGrpoParams(_Params):
         default=None,
         description=(
             "GRPOConfig fields in snake_case (n_iterations, learning_rate, max_budget_usd, ...). "
-            'Omitted: 10 iterations, budget "10.00", a checkpoint every 5.'
+            f"Omitted: {_DEFAULTS.n_iterations} iterations, budget "
+            f'"{_DEFAULTS.max_budget_usd}", a checkpoint every {_DEFAULTS.checkpoint_interval}.'
         ),
     )
     namespace: str | None = _namespace_field()
