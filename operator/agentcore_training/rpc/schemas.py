@@ -190,29 +190,53 @@ class DiscoverParams(_Params):
     """rpc.discover takes no params."""
 
 
+# Result fields that several methods return, described once. "Added" marks keys that are
+# new since the original contract (old clients ignore them).
+_RESULT_FIELDS = {
+    "success": "Always true in a result (a failure is a JSON-RPC error).",
+    "job_id": "The job's id: the TrainingJob's metadata.uid, a UUID.",
+    "agent_id": "spec.agentId: the agent being trained.",
+    "status": "Lower-case status.phase: queued, running, completed, failed or cancelled "
+    "(queued before the operator has set a phase).",
+    "total_iterations": "Iterations the run will do (spec.config.nIterations).",
+    "current_iteration": "Iterations completed (status.progress.currentIteration).",
+    "best_checkpoint_id": "status.bestCheckpointId: the best checkpoint so far, null before one.",
+    "namespace": "The TrainingJob's namespace. Added since the original contract.",
+    "name": "The TrainingJob's name (kubectl get tj NAME). Added since the original contract.",
+    "created_at": "metadata.creationTimestamp (RFC 3339).",
+    "created_at_added": "metadata.creationTimestamp (RFC 3339). Added since the original contract.",
+    "message": "status.message: a sentence on the current state, for people (null before "
+    "the operator writes one). Added since the original contract.",
+}
+
+
+def _result_field(key: str, **kwargs: Any) -> Any:
+    return Field(description=_RESULT_FIELDS[key], **kwargs)
+
+
 class StartGrpoResult(_Result):
     """Result of training.start_grpo."""
 
-    success: Literal[True] = True
+    success: Literal[True] = _result_field("success", default=True)
     job_id: str = Field(description="The new job's id (metadata.uid).")
-    agent_id: str
-    status: JobStatus
-    total_iterations: int
+    agent_id: str = _result_field("agent_id")
+    status: JobStatus = _result_field("status")
+    total_iterations: int = _result_field("total_iterations")
     budget_usd: ResultMoney = Field(
         description="spec.config.maxBudgetUsd: a JSON number with the Decimal's exact digits."
     )
-    created_at: str = Field(description="metadata.creationTimestamp (RFC 3339).")
-    namespace: str
-    name: str = Field(description="The TrainingJob's name (kubectl get tj NAME).")
+    created_at: str = _result_field("created_at")
+    namespace: str = _result_field("namespace")
+    name: str = _result_field("name")
 
 
 class GetStatusResult(_Result):
     """Result of training.get_status."""
 
-    success: Literal[True] = True
-    job_id: str
-    agent_id: str
-    status: JobStatus
+    success: Literal[True] = _result_field("success", default=True)
+    job_id: str = _result_field("job_id")
+    agent_id: str = _result_field("agent_id")
+    status: JobStatus = _result_field("status")
     progress: Progress = Field(
         description="status.progress; before the operator reports, 0 of spec.config.nIterations."
     )
@@ -225,50 +249,50 @@ class GetStatusResult(_Result):
             "digits; before the trainer reports, cost 0 and the spec's budget."
         )
     )
-    best_checkpoint_id: str | None
+    best_checkpoint_id: str | None = _result_field("best_checkpoint_id")
     history: History = Field(
         description=(
             "status.history: the bounded, downsampled reward curve (empty before any report). "
             "Added since the original contract."
         )
     )
-    namespace: str
-    name: str
-    created_at: str
-    message: str | None = None
+    namespace: str = _result_field("namespace")
+    name: str = _result_field("name")
+    created_at: str = _result_field("created_at_added")
+    message: str | None = _result_field("message", default=None)
 
 
 class CancelResult(_Result):
     """Result of training.cancel: the cancel is recorded (spec.cancel is true)."""
 
-    success: Literal[True] = True
-    job_id: str
+    success: Literal[True] = _result_field("success", default=True)
+    job_id: str = _result_field("job_id")
     status: JobStatus = Field(
         description="cancelled: the cancel is recorded; get_status follows the trainer stopping."
     )
     cancelled_at: str = Field(
         description="status.cancelledAt when the operator has set it, else the time of the call."
     )
-    namespace: str
-    name: str
+    namespace: str = _result_field("namespace")
+    name: str = _result_field("name")
 
 
 class JobSummary(_Result):
-    job_id: str
-    agent_id: str
-    status: JobStatus
-    current_iteration: int
-    total_iterations: int
-    namespace: str
-    name: str
-    created_at: str
+    job_id: str = _result_field("job_id")
+    agent_id: str = _result_field("agent_id")
+    status: JobStatus = _result_field("status")
+    current_iteration: int = _result_field("current_iteration")
+    total_iterations: int = _result_field("total_iterations")
+    namespace: str = _result_field("namespace")
+    name: str = _result_field("name")
+    created_at: str = _result_field("created_at_added")
 
 
 class ListJobsResult(_Result):
     """Result of training.list_jobs: oldest first (creation time, then job id)."""
 
-    success: Literal[True] = True
-    jobs: list[JobSummary]
+    success: Literal[True] = _result_field("success", default=True)
+    jobs: list[JobSummary] = Field(description="The jobs of this page, oldest first.")
     count: int = Field(description="len(jobs): the jobs in this page.")
     total_count: int = Field(
         description="The jobs that match, before limit and offset. Added since the original."
@@ -280,4 +304,4 @@ class DiscoverResult(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    openrpc: str
+    openrpc: str = Field(description="The OpenRPC version the document follows (1.3.x).")
