@@ -39,6 +39,7 @@ NO_RATE_LIMITS = {
     "rate_limit_get_status_per_minute": 0,
     "rate_limit_cancel_per_minute": 0,
     "rate_limit_list_jobs_per_minute": 0,
+    "rate_limit_evaluate_per_minute": 0,
 }
 
 

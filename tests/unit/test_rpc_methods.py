@@ -436,6 +436,7 @@ def test_openrpc_document() -> None:
         "training.get_status",
         "training.cancel",
         "training.list_jobs",
+        "training.evaluate",
         "rpc.discover",
     }
     start = by_name["training.start_grpo"]

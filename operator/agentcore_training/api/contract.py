@@ -50,6 +50,15 @@ ENV_POD_NAMESPACE: Final = "POD_NAMESPACE"
 ENV_OMP_NUM_THREADS: Final = "OMP_NUM_THREADS"
 """torch's intra-op threads: oversubscription on a busy node slows GRPO by 18-45x."""
 
+CHECKPOINT_PREFIX: Final = "ckpt-"
+"""A checkpoint's id is this and its iteration, zero-padded: status.checkpointId's values."""
+
+
+def checkpoint_id(iteration: int) -> str:
+    """The id of the checkpoint (and of the evaluation) after `iteration` iterations."""
+    return f"{CHECKPOINT_PREFIX}{iteration:06d}"
+
+
 TERMINATION_LOG: Final = "/dev/termination-log"
 """Where the trainer writes its TerminationSummary in a pod (the kubelet's default path)."""
 TERMINATION_MESSAGE_MAX_BYTES: Final = 4096

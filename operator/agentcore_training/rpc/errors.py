@@ -30,6 +30,10 @@ UNAVAILABLE = -32004
 """The watch cache has not synced yet or the Kubernetes API did not answer: retry later."""
 RATE_LIMITED = -32005
 """The caller made more calls of this method in the last minute than its limit allows."""
+NOT_EVALUATED = -32006
+"""training.evaluate of a job with no held-out evaluation recorded (yet, or at all)."""
+CHECKPOINT_NOT_FOUND = -32007
+"""training.evaluate of a checkpoint id that no recorded evaluation has."""
 
 CODES: dict[int, tuple[str, str]] = {
     PARSE_ERROR: ("Parse error", "The body is not valid JSON."),
@@ -61,6 +65,16 @@ CODES: dict[int, tuple[str, str]] = {
         "Rate limit exceeded",
         "Too many calls of this method by this user in the last minute; nothing was done. "
         "data.retry_after_seconds says when to retry.",
+    ),
+    NOT_EVALUATED: (
+        "Not evaluated",
+        "training.evaluate of a job without a recorded held-out evaluation: none yet (the "
+        "baseline comes before iteration 1), or the evaluation is off; data.message says which.",
+    ),
+    CHECKPOINT_NOT_FOUND: (
+        "Checkpoint not found",
+        "training.evaluate of a checkpoint id without a recorded evaluation; "
+        "data.checkpoint_ids lists those that have one.",
     ),
 }
 
@@ -126,4 +140,22 @@ def rate_limited(method: str, per_minute: int, retry_after: float) -> RpcError:
         f"Rate limit exceeded: at most {per_minute} {method} calls a minute per user; "
         f"retry in {retry_after:g} s",
         {"retry_after_seconds": retry_after, "limit_per_minute": per_minute, "method": method},
+    )
+
+
+def not_evaluated(job_id: str, status: str, why: str | None) -> RpcError:
+    reason = why or "the baseline evaluation comes before the first iteration"
+    return RpcError(
+        NOT_EVALUATED,
+        f"Job {job_id} has no held-out evaluation yet ({status}): {reason}",
+        {"status": status, "message": why},
+    )
+
+
+def checkpoint_not_found(job_id: str, checkpoint_id: str, known: list[str]) -> RpcError:
+    return RpcError(
+        CHECKPOINT_NOT_FOUND,
+        f"Checkpoint {checkpoint_id} of job {job_id} has no recorded evaluation; "
+        f"evaluated: {', '.join(known) or 'none'}",
+        {"checkpoint_id": checkpoint_id, "checkpoint_ids": known},
     )

@@ -245,6 +245,12 @@ class Service:
         self._summary_memo[uid] = (version, summary)
         return summary
 
+    async def evaluate(self, given: dict[str, Any], principal: Principal) -> dict[str, Any]:
+        """The recorded evaluation: read from the cached TrainingJob, as get_status is."""
+        parsed = params.parse_evaluate(given)
+        job = await self._visible_job(principal, parsed.job_id, parsed.namespace)
+        return results.evaluation_result(job, parsed.checkpoint_id).to_json()
+
     async def discover(self, given: dict[str, Any], principal: Principal) -> dict[str, Any]:
         params.parse_discover(given)
         return openrpc.served_document()
@@ -276,6 +282,7 @@ def rate_limiter(settings: ShimSettings) -> RateLimiter:
             methods.GET_STATUS: settings.rate_limit_get_status_per_minute,
             methods.CANCEL: settings.rate_limit_cancel_per_minute,
             methods.LIST_JOBS: settings.rate_limit_list_jobs_per_minute,
+            methods.EVALUATE: settings.rate_limit_evaluate_per_minute,
         }
     )
 
@@ -290,6 +297,7 @@ def build_dispatcher(service: Service, observer: Observer, max_batch: int) -> Di
         methods.GET_STATUS: service.get_status,
         methods.CANCEL: service.cancel,
         methods.LIST_JOBS: service.list_jobs,
+        methods.EVALUATE: service.evaluate,
         methods.DISCOVER: service.discover,
     }
     for spec in methods.METHODS:

@@ -16,6 +16,8 @@ from agentcore_training.rpc.schemas import (
     CancelResult,
     DiscoverParams,
     DiscoverResult,
+    EvaluateParams,
+    EvaluateResult,
     GetStatusResult,
     JobRefParams,
     ListJobsParams,
@@ -41,6 +43,7 @@ START_GRPO = "training.start_grpo"
 GET_STATUS = "training.get_status"
 CANCEL = "training.cancel"
 LIST_JOBS = "training.list_jobs"
+EVALUATE = "training.evaluate"
 DISCOVER = "rpc.discover"
 
 _COMMON = (errors.INVALID_PARAMS, errors.FORBIDDEN, errors.UNAVAILABLE, errors.RATE_LIMITED)
@@ -76,6 +79,22 @@ METHODS: tuple[MethodSpec, ...] = (
         ListJobsResult,
         ("agent_id", "namespace", "status", "limit", "offset"),
         _COMMON,
+    ),
+    MethodSpec(
+        EVALUATE,
+        "The recorded held-out evaluation of a job, or of one of its checkpoints, compared "
+        "with the untrained baseline.",
+        EvaluateParams,
+        EvaluateResult,
+        ("job_id", "checkpoint_id", "namespace"),
+        (
+            errors.INVALID_PARAMS,
+            errors.JOB_NOT_FOUND,
+            errors.NOT_EVALUATED,
+            errors.CHECKPOINT_NOT_FOUND,
+            errors.UNAVAILABLE,
+            errors.RATE_LIMITED,
+        ),
     ),
     MethodSpec(
         DISCOVER,

@@ -19,6 +19,7 @@ from agentcore_training.rpc.schemas import (
     SPEC_SECTIONS,
     UUID_PATTERN,
     DiscoverParams,
+    EvaluateParams,
     JobRefParams,
     ListJobsParams,
     StartGrpoParams,
@@ -140,6 +141,14 @@ def parse_job_ref(params: Mapping[str, Any]) -> JobRefParams:
     _require(params, "job_id")
     job_id = check_job_id(params["job_id"])
     return _validate(JobRefParams, {**params, "job_id": job_id})
+
+
+def parse_evaluate(params: Mapping[str, Any]) -> EvaluateParams:
+    if not params:
+        raise errors.invalid_params("Parameter required: job_id")
+    _require(params, "job_id")
+    job_id = check_job_id(params["job_id"])
+    return _validate(EvaluateParams, {**params, "job_id": job_id})
 
 
 def parse_list_jobs(params: Mapping[str, Any]) -> ListJobsParams:

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from agentcore_training.api.contract import checkpoint_id as checkpoint_of
+from agentcore_training.api.evaluation import EvaluationRecord, EvaluationStatus
 from agentcore_training.api.resource import TrainingJob
 from agentcore_training.api.status import Cost, History, Phase, Progress
 from agentcore_training.api.timestamps import rfc3339
@@ -18,7 +20,10 @@ from agentcore_training.rpc import errors
 from agentcore_training.rpc.schemas import (
     FINISHED_STATUSES,
     LIST_LIMIT_DEFAULT,
+    BaselineComparisonResult,
     CancelResult,
+    EvaluateResult,
+    EvaluationFigures,
     GetStatusResult,
     JobStatus,
     JobSummary,
@@ -88,6 +93,85 @@ def status_result(trainingjob: TrainingJob) -> GetStatusResult:
         name=trainingjob.name,
         created_at=created_at(trainingjob),
         message=status.message,
+        evaluation=status.evaluation,
+    )
+
+
+def evaluation_result(trainingjob: TrainingJob, checkpoint_id: str | None) -> EvaluateResult:
+    """training.evaluate: the latest recorded evaluation, or the one of `checkpoint_id`.
+
+    The baseline, latest and best evaluations are recorded in full; the others of the run
+    only on the held-out curve (success rate and mean reward, no tests). -32006 before the
+    baseline (or with the evaluation off), -32007 for a checkpoint no evaluation has.
+    """
+    evaluation = trainingjob.status.evaluation
+    baseline = evaluation.baseline if evaluation is not None else None
+    if evaluation is None or baseline is None:
+        why = evaluation.message if evaluation is not None else None
+        raise errors.not_evaluated(trainingjob.uid, status_of(trainingjob), why)
+    records = [r for r in (evaluation.latest, evaluation.best, baseline) if r is not None]
+    if checkpoint_id is None:
+        return _record_result(trainingjob, evaluation, records[0], baseline)
+    for record in records:
+        if record.checkpoint_id == checkpoint_id:
+            return _record_result(trainingjob, evaluation, record, baseline)
+    curve = evaluation.history
+    points = {} if curve is None else {checkpoint_of(i): n for n, i in enumerate(curve.iterations)}
+    if curve is None or checkpoint_id not in points:
+        known = {r.checkpoint_id: r.iteration for r in records if r.checkpoint_id is not None}
+        known.update({c: curve.iterations[n] for c, n in points.items()} if curve else {})
+        raise errors.checkpoint_not_found(
+            trainingjob.uid, checkpoint_id, sorted(known, key=lambda c: known[c])
+        )
+    n = points[checkpoint_id]
+    success, reward = curve.success_rate[n], curve.mean_reward[n]
+    return EvaluateResult(
+        job_id=trainingjob.uid,
+        checkpoint_id=checkpoint_id,
+        iteration=curve.iterations[n],
+        metrics=EvaluationFigures(success_rate=success, mean_reward=reward),
+        baseline_comparison=BaselineComparisonResult(
+            success_rate_improvement=success - baseline.metrics.success_rate,
+            avg_reward_improvement=reward - baseline.metrics.mean_reward,
+            p_value=None,
+            statistically_significant=None,
+        ),
+        queries_evaluated=evaluation.held_out_queries,
+        evaluation_duration_ms=None,
+        cost_usd=None,
+        best=False,
+        baseline_metrics=EvaluationFigures(**baseline.metrics.to_snake()),
+        metric=evaluation.metric,
+        status=status_of(trainingjob),
+        namespace=trainingjob.namespace,
+        name=trainingjob.name,
+    )
+
+
+def _record_result(
+    trainingjob: TrainingJob,
+    evaluation: EvaluationStatus,
+    record: EvaluationRecord,
+    baseline: EvaluationRecord,
+) -> EvaluateResult:
+    comparison = record.comparison
+    return EvaluateResult(
+        job_id=trainingjob.uid,
+        checkpoint_id=record.checkpoint_id,
+        iteration=record.iteration,
+        metrics=EvaluationFigures(**record.metrics.to_snake()),
+        baseline_comparison=(
+            None if comparison is None else BaselineComparisonResult(**comparison.to_snake())
+        ),
+        queries_evaluated=record.queries_evaluated,
+        evaluation_duration_ms=record.duration_ms,
+        cost_usd=record.cost_usd,
+        best=evaluation.best is not None and record.iteration == evaluation.best.iteration,
+        baseline_metrics=EvaluationFigures(**baseline.metrics.to_snake()),
+        metric=evaluation.metric,
+        status=status_of(trainingjob),
+        namespace=trainingjob.namespace,
+        name=trainingjob.name,
     )
 
 

@@ -129,6 +129,9 @@ class ShimSettings(BaseSettings):
     rate_limit_list_jobs_per_minute: int = Field(
         default=100, ge=0, description="training.list_jobs calls a minute per user; 0: no limit."
     )
+    rate_limit_evaluate_per_minute: int = Field(
+        default=100, ge=0, description="training.evaluate calls a minute per user; 0: no limit."
+    )
     log_level: str = Field(default="INFO", description="Python logging level.")
 
     @field_validator(*_OPTIONAL, mode="before")

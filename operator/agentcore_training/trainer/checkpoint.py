@@ -21,17 +21,14 @@ from typing import Any
 
 import torch
 
+from agentcore_training.api.contract import CHECKPOINT_PREFIX
 from agentcore_training.trainer.errors import TrainerError
 
-PREFIX = "ckpt-"
+PREFIX = CHECKPOINT_PREFIX
 LATEST = "latest.json"
 STATE = "state.json"
 TRAIN_STATE = "train_state.pt"
 FORMAT_VERSION = 1
-
-
-def checkpoint_id(iteration: int) -> str:
-    return f"{PREFIX}{iteration:06d}"
 
 
 def _fsync_path(path: Path) -> None:

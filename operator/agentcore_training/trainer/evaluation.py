@@ -15,10 +15,10 @@ from decimal import Decimal
 
 import torch
 
+from agentcore_training.api.contract import checkpoint_id
 from agentcore_training.api.evaluation import EvaluationMetrics, EvaluationRecord
 from agentcore_training.api.evaluation_spec import Decoding, EvaluationSpec
 from agentcore_training.api.spec import GRPOConfig, TrainingJobSpec
-from agentcore_training.trainer.checkpoint import checkpoint_id
 from agentcore_training.trainer.environments.factory import EnvironmentFactory
 from agentcore_training.trainer.episodes import sample_episodes
 from agentcore_training.trainer.evaluation_book import EvaluationBook, Scores
