@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from agentcore_training.api.contract import ProgressState
-from agentcore_training.api.contract import checkpoint_id
+from agentcore_training.api.contract import ProgressState, checkpoint_id
 from agentcore_training.trainer.errors import BadInputError
 from agentcore_training.trainer.jsonlog import log
 from agentcore_training.trainer.run_state import RunState
