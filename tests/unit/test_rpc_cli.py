@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from agentcore_training.rpc import render
 from agentcore_training.rpc.cli import CliError, parse_config, parser, read_queries
+from agentcore_training.rpc.schemas import SPEC_SECTIONS
 
 
 def test_config_pairs_are_json_when_they_parse() -> None:
@@ -113,4 +115,115 @@ def test_reward_png(tmp_path: Path) -> None:
     from agentcore_training.rpc.plot import reward_png
 
     path = reward_png(tmp_path / "reward.png", [1, 2, 3], [0.1, 0.4, 0.3], "bot")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_every_spec_section_of_start_grpo_has_a_flag() -> None:
+    args = parser().parse_args(
+        ["start", "--agent-id", "b", "--queries", "q", "--evaluation", "held_out_fraction=0.25"]
+    )
+    assert {section: getattr(args, section) for section in SPEC_SECTIONS} == {
+        "config": [],
+        "policy": [],
+        "reward": [],
+        "pricing": [],
+        "environment": [],
+        "evaluation": ["held_out_fraction=0.25"],
+    }
+    evaluate = parser().parse_args(["evaluate", "abc", "--checkpoint", "ckpt-000010"])
+    assert (evaluate.command, evaluate.job_id, evaluate.checkpoint) == (
+        "evaluate",
+        "abc",
+        "ckpt-000010",
+    )
+
+
+def _record(iteration: int, rate: float, p_value: float | None) -> dict[str, Any]:
+    comparison = None
+    if p_value is not None:
+        comparison = {
+            "success_rate_improvement": rate - 0.2,
+            "avg_reward_improvement": rate - 0.2,
+            "p_value": p_value,
+            "statistically_significant": p_value < 0.05,
+        }
+    return {
+        "iteration": iteration,
+        "checkpoint_id": f"ckpt-{iteration:06d}",
+        "metrics": {"success_rate": rate, "mean_reward": rate},
+        "comparison": comparison,
+        "queries_evaluated": 25,
+    }
+
+
+def test_status_prints_the_baseline_comparison() -> None:
+    evaluation = {
+        "baseline": _record(0, 0.2, None),
+        "best": _record(10, 0.8, 0.00195),
+        "latest": _record(20, 0.6, 0.07),
+        "history": {"iterations": [0, 10, 20], "success_rate": [0.2, 0.8, 0.6]},
+    }
+    lines = render.describe({"status": "running", "evaluation": evaluation})
+    assert "held-out success  ▁█▆" in lines
+    assert (
+        "held-out best (ckpt-000010, iteration 10): success 20.0 % -> 80.0 % on 25 queries; "
+        "success +60.0 points, reward +0.600 vs the baseline; p = 0.00195, significant at 0.05"
+    ) in lines
+    assert any(
+        line.startswith("held-out latest (ckpt-000020") and line.endswith("not significant at 0.05")
+        for line in lines
+    )
+    off = render.describe({"evaluation": {"message": "evaluation is off"}})
+    assert "held-out evaluation: evaluation is off" in off
+
+
+def test_evaluate_prints_the_result() -> None:
+    lines = render.evaluate_lines(
+        {
+            "job_id": "u1",
+            "namespace": "ns",
+            "name": "bot-x",
+            "checkpoint_id": "ckpt-000010",
+            "iteration": 10,
+            "best": True,
+            "queries_evaluated": 25,
+            "evaluation_duration_ms": 120,
+            "metrics": {"success_rate": 0.8, "mean_reward": 0.8, "mean_steps": 1.0},
+            "baseline_metrics": {"success_rate": 0.2, "mean_reward": 0.2},
+            "baseline_comparison": _record(10, 0.8, 0.00195)["comparison"],
+        }
+    )
+    assert lines[1:] == [
+        "evaluation of ckpt-000010 (the best) at iteration 10: 25 held-out queries in 120 ms",
+        "success rate  20.0 % (baseline) -> 80.0 %",
+        "mean reward   0.2 (baseline) -> 0.8",
+        "success +60.0 points, reward +0.600 vs the baseline; p = 0.00195, significant at 0.05",
+        "metrics mean_steps=1",
+    ]
+
+
+def test_the_png_draws_the_held_out_success_rate_beside_the_reward(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    import matplotlib.pyplot as plt
+
+    from agentcore_training.rpc.plot import reward_figure, reward_png
+
+    figure = reward_figure([1, 2, 3], [0.1, 0.4, 0.3], "bot", ([0, 3], [0.2, 0.7]))
+    try:
+        reward_axes, success_axes = figure.axes
+        [reward_line] = reward_axes.get_lines()
+        [success_line] = success_axes.get_lines()
+        assert list(reward_line.get_ydata()) == [0.1, 0.4, 0.3]
+        assert (list(success_line.get_xdata()), list(success_line.get_ydata())) == (
+            [0, 3],
+            [0.2, 0.7],
+        )
+        assert success_axes.get_ylim() == (0, 1)
+        assert success_axes.get_ylabel() == "held-out success rate"
+    finally:
+        plt.close(figure)
+    only_reward = reward_figure([1, 2], [0.1, 0.2], "bot")
+    assert len(only_reward.axes) == 1
+    plt.close(only_reward)
+    path = reward_png(tmp_path / "r.png", [1, 2], [0.1, 0.2], "bot", ([0, 2], [0.1, 0.5]))
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

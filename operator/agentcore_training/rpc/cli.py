@@ -1,9 +1,10 @@
-"""`agentcore-rpc-client`: the four methods from a terminal.
+"""`agentcore-rpc-client`: the methods from a terminal.
 
   agentcore-rpc-client start --agent-id support-bot --queries queries.jsonl --config n_iterations=20
   agentcore-rpc-client status JOB_ID [--watch] [--png reward.png]
   agentcore-rpc-client list [--agent-id support-bot]
   agentcore-rpc-client cancel JOB_ID
+  agentcore-rpc-client evaluate JOB_ID [--checkpoint ckpt-000010]
 
 The URL and token come from --url/--token (or --token-file), else AGENTCORE_RPC_URL and
 AGENTCORE_RPC_TOKEN. --json prints the raw result.
@@ -168,6 +169,15 @@ async def run(args: argparse.Namespace, out: TextIO) -> int:
                 _print_json(result, out)
             else:
                 out.write(render.jobs_table(result["jobs"]) + "\n")
+        elif args.command == "evaluate":
+            params = {"job_id": args.job_id, **namespace}
+            if args.checkpoint:
+                params["checkpoint_id"] = args.checkpoint
+            result = await client.call("training.evaluate", params)
+            if args.json:
+                _print_json(result, out)
+            else:
+                out.write("\n".join(render.evaluate_lines(result)) + "\n")
         else:
             result = await client.call("training.cancel", {"job_id": args.job_id, **namespace})
             if args.json:
@@ -186,7 +196,10 @@ def _png(status: dict[str, Any], path: Path) -> None:
     iterations, rewards = history.get("iterations") or [], history.get("avg_reward") or []
     if not rewards:
         raise CliError("no reward curve yet: the job has not reported an iteration")
-    reward_png(path, iterations, rewards, f"{status.get('agent_id')} — job {status.get('name')}")
+    curve = (status.get("evaluation") or {}).get("history") or {}
+    held_out = (curve.get("iterations") or [], curve.get("success_rate") or [])
+    title = f"{status.get('agent_id')} — job {status.get('name')}"
+    reward_png(path, iterations, rewards, title, held_out if held_out[0] else None)
 
 
 def _token(args: argparse.Namespace) -> str | None:
@@ -217,6 +230,7 @@ def parser() -> argparse.ArgumentParser:
         ("reward", "type=numeric"),
         ("pricing", "usd_per_1k_completion_tokens=0.002"),
         ("environment", "type=calculator"),
+        ("evaluation", "held_out_fraction=0.25"),
     ):
         start.add_argument(
             f"--{section}",
@@ -234,6 +248,9 @@ def parser() -> argparse.ArgumentParser:
     listing.add_argument("--agent-id")
     cancel = commands.add_parser("cancel", help="training.cancel")
     cancel.add_argument("job_id")
+    evaluate = commands.add_parser("evaluate", help="training.evaluate")
+    evaluate.add_argument("job_id")
+    evaluate.add_argument("--checkpoint", help="a checkpoint id (default: the latest evaluation)")
     return top
 
 

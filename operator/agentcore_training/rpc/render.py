@@ -107,10 +107,84 @@ def describe(status: Mapping[str, Any]) -> list[str]:
     metrics = status.get("metrics") or {}
     if metrics:
         lines.append("metrics " + "  ".join(f"{k}={_num(v)}" for k, v in sorted(metrics.items())))
+    lines.extend(evaluation_lines(status.get("evaluation") or {}))
     if status.get("best_checkpoint_id"):
         lines.append(f"best checkpoint {status['best_checkpoint_id']}")
     if status.get("message"):
         lines.append(str(status["message"]))
+    return lines
+
+
+def percent(rate: Any) -> str:
+    return f"{100 * float(rate):.1f} %" if isinstance(rate, int | float) else "-"
+
+
+def comparison_text(comparison: Mapping[str, Any] | None) -> str:
+    """A baseline comparison on one line: the gains, the p-value and its verdict."""
+    if not comparison:
+        return "the baseline itself"
+    p_value = comparison.get("p_value")
+    if p_value is None:
+        test = "no test kept (an evaluation on the curve only)"
+    else:
+        significant = comparison.get("statistically_significant")
+        verdict = "significant" if significant else "not significant"
+        test = f"p = {p_value:.3g}, {verdict} at 0.05"
+    gain = 100 * float(comparison.get("success_rate_improvement", 0))
+    reward = float(comparison.get("avg_reward_improvement", 0))
+    return f"success {gain:+.1f} points, reward {reward:+.3f} vs the baseline; {test}"
+
+
+def evaluation_lines(evaluation: Mapping[str, Any]) -> list[str]:
+    """get_status's evaluation section: the held-out curve and the best against the baseline."""
+    baseline = evaluation.get("baseline")
+    if not baseline:
+        message = evaluation.get("message")
+        return [f"held-out evaluation: {message}"] if message else []
+    lines = []
+    curve = (evaluation.get("history") or {}).get("success_rate") or []
+    if len(curve) > 1:
+        lines.append(f"held-out success  {sparkline([float(r) for r in curve])}")
+    for label in ("best", "latest"):
+        record = evaluation.get(label)
+        if not record or (label == "latest" and record == evaluation.get("best")):
+            continue
+        before, after = baseline["metrics"]["success_rate"], record["metrics"]["success_rate"]
+        lines.append(
+            f"held-out {label} ({record.get('checkpoint_id')}, iteration "
+            f"{record.get('iteration')}): success {percent(before)} -> {percent(after)} on "
+            f"{record.get('queries_evaluated')} queries; "
+            + comparison_text(record.get("comparison"))
+        )
+    if evaluation.get("message"):
+        lines.append(f"held-out evaluation: {evaluation['message']}")
+    return lines
+
+
+def evaluate_lines(result: Mapping[str, Any]) -> list[str]:
+    """A training.evaluate result for people."""
+    metrics = result.get("metrics") or {}
+    baseline = result.get("baseline_metrics") or {}
+    best = " (the best)" if result.get("best") else ""
+    duration = result.get("evaluation_duration_ms")
+    took = f" in {duration} ms" if duration is not None else ""
+    lines = [
+        f"job {result.get('job_id')}  ({result.get('namespace')}/{result.get('name')})",
+        f"evaluation of {result.get('checkpoint_id')}{best} at iteration "
+        f"{result.get('iteration')}: {result.get('queries_evaluated')} held-out queries{took}",
+        f"success rate  {percent(baseline.get('success_rate'))} (baseline) -> "
+        f"{percent(metrics.get('success_rate'))}",
+        f"mean reward   {_num(baseline.get('mean_reward'))} (baseline) -> "
+        f"{_num(metrics.get('mean_reward'))}",
+        comparison_text(result.get("baseline_comparison")),
+    ]
+    shown = sorted(
+        (k, v)
+        for k, v in metrics.items()
+        if k not in ("success_rate", "mean_reward") and v is not None
+    )
+    if shown:
+        lines.append("metrics " + "  ".join(f"{k}={_num(v)}" for k, v in shown))
     return lines
 
 
