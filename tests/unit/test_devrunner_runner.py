@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from agentcore_training.devrunner.podrun import RunContext
+from agentcore_training.devrunner.podrun import PodRun, RunContext
 from agentcore_training.devrunner.runner import DevRunner
 from agentcore_training.kube.client import ApiError
 
@@ -55,3 +55,39 @@ async def test_watch_expiry_gone_and_errors_lead_to_a_new_list(tmp_path: Path) -
     await asyncio.wait_for(task, 5)
     assert client.calls == ["list", "watch 1", "watch 5", "list", "list", "watch 9"]
     assert runner.synced.is_set()
+
+
+class FlakyStatusClient:
+    """Refuses the first `failures` status writes as an apiserver that is down would."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.written: list[dict[str, Any]] = []
+
+    async def patch(self, path: str, body: dict[str, Any], **_: Any) -> dict[str, Any]:
+        if self.failures > 0:
+            self.failures -= 1
+            raise ConnectionRefusedError("apiserver restarting")
+        self.written.append(body)
+        return body
+
+
+async def test_a_pod_status_write_is_retried_until_the_apiserver_is_back(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """A kubelet never gives up on a status: with the old bounded retries (7 tries, ~25 s)
+    an apiserver down for longer left the Pod Running for ever after its process ended."""
+    slept: list[float] = []
+
+    async def no_sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr("agentcore_training.devrunner.podapi.asyncio.sleep", no_sleep)
+    client = FlakyStatusClient(failures=20)
+    settings = RunContext(workdir=tmp_path, base_env={}, logger=logging.getLogger("test"))
+    pod = {"metadata": {"namespace": "ns", "name": "p", "uid": "u"}}
+    run = PodRun(client, pod, settings)  # type: ignore[arg-type]
+    await run._report({"phase": "Succeeded"})
+    assert client.written == [{"status": {"phase": "Succeeded"}}]
+    assert len(slept) == 20
+    assert max(slept) <= 15.0 * 1.5  # capped backoff, with jitter

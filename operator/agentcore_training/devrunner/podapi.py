@@ -19,6 +19,7 @@ from agentcore_training.devrunner.podmodel import (
 )
 from agentcore_training.kube.client import ApiError, KubeClient, path_for
 from agentcore_training.kube.tokens import request_pod_token
+from agentcore_training.kube.watch import Backoff
 
 T = TypeVar("T")
 
@@ -86,14 +87,27 @@ def transient(error: Exception) -> bool:
     return isinstance(error, OSError | TimeoutError) or type(error).__module__.startswith("aiohttp")
 
 
-async def retrying(call: Callable[[], Awaitable[T]], logger: logging.Logger, what: str) -> T:
-    """`call()`, retried with backoff (about 25 s in all) while the failure is transient."""
-    for delay in _RETRY_DELAYS_S:
+async def retrying(
+    call: Callable[[], Awaitable[T]],
+    logger: logging.Logger,
+    what: str,
+    *,
+    until_done: bool = False,
+) -> T:
+    """`call()`, retried with backoff while the failure is transient: about 25 s in all, or,
+    `until_done`, for as long as it takes (every 15 s at most). A kubelet never gives up on
+    a pod's status: an apiserver that restarts for a minute must not leave a Pod Running
+    for ever after its process ended."""
+    delays = iter(_RETRY_DELAYS_S)
+    backoff = Backoff(first=0.5, maximum=15.0)
+    while True:
+        delay = backoff.next() if until_done else next(delays, None)
+        if delay is None:
+            return await call()
         try:
             return await call()
         except Exception as error:
             if not transient(error):
                 raise
-            logger.warning("%s failed, retrying in %ss: %s", what, delay, error)
+            logger.warning("%s failed, retrying in %.1fs: %s", what, delay, error)
             await asyncio.sleep(delay)
-    return await call()

@@ -272,6 +272,7 @@ class PodRun:
                 lambda: patch_pod_status(self._client, self.namespace, self.name, pod_status),
                 self._log,
                 f"{self.key}: status",
+                until_done=True,
             )
         except ApiError as error:
             if error.not_found:
@@ -295,6 +296,7 @@ class PodRun:
                 lambda: delete_pod_now(self._client, self.namespace, self.name, self.uid),
                 self._log,
                 f"{self.key}: delete",
+                until_done=True,
             )
         except Exception as error:
             self._log.error("%s: confirming the deletion failed: %s", self.key, error)
