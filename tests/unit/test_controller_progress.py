@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -10,6 +12,7 @@ from agentcore_training.api.contract import ProgressReport, ProgressState, Rewar
 from agentcore_training.api.status import HISTORY_MAX_POINTS, History, Metrics
 from agentcore_training.controller.progress import (
     Accepted,
+    attempt_of,
     check_report,
     downsample,
     history_after,
@@ -18,6 +21,7 @@ from agentcore_training.controller.progress import (
     summary_text,
 )
 
+AT = datetime(2026, 11, 30, 12, 0, 0, tzinfo=UTC)
 JOB = "7d0c3a4e-1111-4222-8333-944455556666"
 
 
@@ -72,7 +76,7 @@ def test_a_report_with_another_budget_is_refused() -> None:
 
 def test_a_cost_above_the_budget_is_reported_truly() -> None:
     """An overrun is shown (the planner adds BudgetExceeded), never refused or hidden."""
-    status = status_from_report(_report(cost="1.01"), None)
+    status = status_from_report(_report(cost="1.01"), None, AT)
     assert status["cost"] == {
         "costUsd": "1.01",
         "budgetUsd": "1.00",
@@ -82,12 +86,13 @@ def test_a_cost_above_the_budget_is_reported_truly() -> None:
 
 
 def test_status_from_a_report() -> None:
-    status = status_from_report(_report(best_checkpoint_id="ckpt-3"), None)
+    status = status_from_report(_report(best_checkpoint_id="ckpt-3"), None, AT)
     assert status["progress"] == {
         "currentIteration": 3,
         "totalIterations": 10,
         "percentComplete": 30,
     }
+    assert status["lastReportTime"] == "2026-11-30T12:00:00Z"  # the stall watchdog's clock
     assert status["cost"] == {
         "costUsd": "0.30",
         "budgetUsd": "1.00",
@@ -166,3 +171,17 @@ def test_a_new_attempt_may_restart_the_iteration_but_never_lower_the_cost() -> N
     refusal = check_report(same_pod, pod_job_id=JOB, budget_usd=Decimal("1.00"), last=last)
     assert refusal is not None
     assert "iteration went down" in refusal.message
+
+
+def _named(name: str, created: str) -> dict[str, Any]:
+    return {"metadata": {"name": name, "creationTimestamp": created}}
+
+
+def test_the_attempt_counts_earlier_pods_and_the_jobs_failures_of_deleted_ones() -> None:
+    first = _named("run-a", "2026-11-30T12:00:00Z")
+    retry = _named("run-b", "2026-11-30T12:01:00Z")
+    assert attempt_of(first, [first], None, None) == 1
+    assert attempt_of(retry, [first, retry], {"status": {"failed": 1}}, 1) == 2
+    # The watchdog deleted run-a: gone from the watch, counted by the Job.
+    assert attempt_of(retry, [retry], {"status": {"failed": 1}}, 1) == 2
+    assert attempt_of(retry, [retry], {"status": {}}, 3) == 3  # never lower than written

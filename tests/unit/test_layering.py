@@ -30,6 +30,7 @@ PURE_MODULES = (
     "controller.progress",
     "controller.settings",
     "controller.state",
+    "controller.watchdog",
     "webhook.admission",
     "webhook.configuration",
     "rpc.errors",

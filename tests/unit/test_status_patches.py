@@ -103,7 +103,8 @@ def test_a_whole_life_of_patches_validates(end: str) -> None:
     _step(stored, _job(), [RUNNING], 1)
     assert stored.tj.status.phase == Phase.RUNNING
     for iteration in (1, 2, 3):
-        stored.apply(status_from_report(_report(iteration), stored.tj.status.history))
+        received = NOW.replace(microsecond=0) + timedelta(seconds=iteration)
+        stored.apply(status_from_report(_report(iteration), stored.tj.status.history, received))
     status = stored.tj.status
     assert status.progress is not None
     assert status.progress.current_iteration == 3

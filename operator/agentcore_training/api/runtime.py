@@ -82,6 +82,16 @@ class RuntimeSpec(ApiModel):
         ge=1,
         description="Wall-clock limit of the whole Job, in seconds (Job activeDeadlineSeconds).",
     )
+    progress_deadline_seconds: int = Field(
+        default=900,
+        ge=1,
+        description=(
+            "A running trainer that sends no accepted progress report for this long is "
+            "treated as hung: its pod is deleted (the Job retries it) and, once the Job's "
+            "retries are spent, the run fails with reason ProgressDeadlineExceeded. Keep it "
+            "above the slowest iteration: the trainer reports after each one."
+        ),
+    )
     ttl_seconds_after_finished: int = Field(
         default=86400,
         ge=0,

@@ -48,6 +48,9 @@ class ConditionType(StrEnum):
     SUMMARY_LOST = "SummaryLost"
     """True when the Job completed but the trainer's final summary could not be read."""
     IMPROVED = "Improved"
+    HUNG = "Hung"
+    """True when the trainer sent no report for spec.runtime.progressDeadlineSeconds (not
+    `Stalled`: kstatus, as Flux uses it, reads that as a failed reconciliation)."""
 
 
 class ConditionStatus(StrEnum):
@@ -196,6 +199,13 @@ class TrainingJobStatus(ApiModel):
         max_length=63,
     )
     start_time: datetime | None = Field(default=None, description="When the trainer started.")
+    last_report_time: datetime | None = Field(
+        default=None,
+        description=(
+            "When the operator last accepted a progress report of the trainer (the stall "
+            "watchdog's clock: spec.runtime.progressDeadlineSeconds)."
+        ),
+    )
     completion_time: datetime | None = Field(
         default=None, description="When the run finished (Completed, Failed or Cancelled)."
     )

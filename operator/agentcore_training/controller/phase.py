@@ -25,6 +25,7 @@ from agentcore_training.api.status import (
     TrainingJobStatus,
 )
 from agentcore_training.controller import conditions as cond
+from agentcore_training.controller import watchdog
 from agentcore_training.controller.budget_alerts import budget_alert, event_reason
 from agentcore_training.controller.evaluation import improved_condition
 from agentcore_training.controller.jobs import TRAINER_CONTAINER, job_name
@@ -50,6 +51,8 @@ class Plan:
     create_job: bool = False
     delete_job: bool = False
     suspend_job: bool | None = None
+    delete_pods: list[tuple[str, str]] = field(default_factory=list)
+    """(name, uid) of hung trainer pods to delete (the stall watchdog); the Job retries."""
     status: dict[str, Any] = field(default_factory=dict)
     """The status merge patch, wire form (TrainingJobStatus.to_patch)."""
     events: list[Event] = field(default_factory=list)
@@ -262,6 +265,10 @@ def _plan_finished_job(job: dict[str, Any], pods: Sequence[dict[str, Any]], s: _
         s.finish(summary)
         reason = str(failed.get("reason") or "JobFailed")
         detail = str(failed.get("message") or "the Job failed")
+        stalled = cond.find(s.conditions, ConditionType.HUNG)
+        if watchdog.ended_last_attempt(stalled, pods):
+            assert stalled is not None
+            reason, detail = watchdog.REASON, f"{stalled.message}; the Job: {detail}"
         if terminated is not None:
             text = summary_text(terminated.get("message"))
             detail += f"; trainer exit code {terminated.get('exitCode')}"
@@ -281,8 +288,13 @@ def plan(
     *,
     now: datetime,
     cancel_grace_seconds: float,
+    watching_since: datetime | None = None,
 ) -> Plan:
-    """The next step for `tj`. `job` is None only when the apiserver confirmed it is absent."""
+    """The next step for `tj`. `job` is None only when the apiserver confirmed it is absent.
+
+    `watching_since`: when this operator began watching; the stall watchdog counts no
+    silence from before it (reports sent while the operator was down went unheard).
+    """
     phase = tj.status.phase
     if phase is not None and phase.is_finished:
         # A finished run never gets a new Job; a cancelled one never keeps its old one.
@@ -319,8 +331,45 @@ def plan(
                 s.set(start_time=started)
             s.condition(ConditionType.RUNNING, TRUE, "TrainerRunning", "the trainer is running")
             s.phase(Phase.RUNNING, "TrainerRunning", "the trainer is running")
+            _plan_watchdog(tj, pods, s, plan_, watching_since or now)
     plan_.status, plan_.events = s.result()
     return plan_
+
+
+def _plan_watchdog(
+    tj: TrainingJob,
+    pods: Sequence[dict[str, Any]],
+    s: _Status,
+    plan_: Plan,
+    watching_since: datetime,
+) -> None:
+    """Delete a trainer pod that went silent past spec.runtime.progressDeadlineSeconds."""
+    last_report = tj.status.last_report_time
+    stalled = cond.find(s.conditions, ConditionType.HUNG)
+    if watchdog.resumed(stalled, last_report):
+        s.condition(ConditionType.HUNG, FALSE, "ReportsResumed", "the trainer reports again")
+    deadline = tj.spec.runtime.progress_deadline_seconds
+    verdict = watchdog.check(
+        pods,
+        last_report=last_report,
+        deadline_seconds=deadline,
+        now=s.now,
+        watching_since=watching_since,
+        stalled=cond.find(s.conditions, ConditionType.HUNG),
+    )
+    if isinstance(verdict, watchdog.Silent):
+        plan_.requeue_after = verdict.check_after
+    elif isinstance(verdict, watchdog.Hung):
+        plan_.delete_pods.append((verdict.name, verdict.uid))
+        message = (
+            f"the trainer sent no progress report for {verdict.silent_seconds:.0f} s "
+            f"(spec.runtime.progressDeadlineSeconds {deadline}); its pod {verdict.name} "
+            f"(attempt {tj.status.attempt or 1}) was deleted"
+        )
+        # A new transition time for each stall: it tells which attempt the watchdog ended.
+        s.conditions = [c for c in s.conditions if c.type != ConditionType.HUNG]
+        s.condition(ConditionType.HUNG, TRUE, watchdog.REASON, message)
+        s.events.append(Event("Warning", watchdog.REASON, message))
 
 
 def _plan_new_job(tj: TrainingJob, s: _Status) -> Plan:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -63,6 +64,29 @@ def check_report(
     return None
 
 
+def attempt_of(
+    pod: dict[str, Any],
+    pods: list[dict[str, Any]],
+    job: dict[str, Any] | None,
+    recorded: int | None,
+) -> int:
+    """The attempt a starting trainer pod is: 1 + the Job's trainer pods before it.
+
+    Pods before it are those created earlier that the watch still shows, or, when more, the
+    failures the Job counted (a pod deleted since, as a hung one the watchdog ended, is gone
+    from the watch but counted there). Never lower than the attempt already written.
+    """
+    created = str(pod["metadata"].get("creationTimestamp") or "")
+    name = str(pod["metadata"]["name"])
+    earlier = {
+        str(p["metadata"]["name"])
+        for p in pods
+        if str(p["metadata"].get("creationTimestamp") or "") < created
+    } - {name}
+    failed = int(((job or {}).get("status") or {}).get("failed") or 0)
+    return max(len(earlier) + 1, failed + 1, recorded or 1)
+
+
 def downsample(iterations: list[int], values: list[float], max_points: int) -> History:
     """Keep at most `max_points`, evenly spread, always with the first and latest point."""
     if len(iterations) <= max_points:
@@ -88,13 +112,21 @@ def history_after(history: History | None, report: ProgressReport) -> History:
     return downsample(iterations, values, HISTORY_MAX_POINTS)
 
 
-def status_from_report(report: ProgressReport, history: History | None) -> dict[str, Any]:
-    """The status patch (wire form) that a report writes."""
-    return report_status(report, history).to_patch()
+def status_from_report(
+    report: ProgressReport, history: History | None, received_at: datetime
+) -> dict[str, Any]:
+    """The status patch (wire form) that a report accepted at `received_at` writes."""
+    return report_status(report, history, received_at).to_patch()
 
 
-def report_status(report: ProgressReport, history: History | None) -> TrainingJobStatus:
-    """The status fields that a report sets: progress, metrics, cost, history, best."""
+def report_status(
+    report: ProgressReport, history: History | None, received_at: datetime | None = None
+) -> TrainingJobStatus:
+    """The status fields that a report sets: progress, metrics, cost, history, best.
+
+    `received_at` (status.lastReportTime) is given for a report the endpoint accepted;
+    a termination summary read from a pod is no sign of life and leaves it as it was.
+    """
     total = report.total_iterations
     percent = min(100, (100 * report.iteration) // total) if total else 0
     fields: dict[str, Any] = {}
@@ -102,6 +134,8 @@ def report_status(report: ProgressReport, history: History | None) -> TrainingJo
         fields["best_checkpoint_id"] = report.best_checkpoint_id
     if report.evaluation is not None:
         fields["evaluation"] = report.evaluation
+    if received_at is not None:
+        fields["last_report_time"] = received_at
     return TrainingJobStatus(
         progress=Progress(
             current_iteration=report.iteration,

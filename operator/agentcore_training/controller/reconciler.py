@@ -21,6 +21,7 @@ from agentcore_training.controller.phase import Event, Plan, plan
 from agentcore_training.controller.state import ClusterState
 from agentcore_training.kube.client import ApiError, KubeClient, path_for
 from agentcore_training.kube.events import record_event
+from agentcore_training.kube.pods import delete_pod
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,9 @@ class Reconciler:
         self._workers = workers
         self._resync_seconds = resync_seconds
         self._background: set[asyncio.Task[None]] = set()
+        # The stall watchdog counts no silence from before this: reports sent while the
+        # operator was down went unheard.
+        self._watching_since = datetime.now(UTC)
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._work()) for _ in range(self._workers)]
@@ -135,6 +139,7 @@ class Reconciler:
             self._state.pods_of(uid),
             now=datetime.now(UTC),
             cancel_grace_seconds=self._grace,
+            watching_since=self._watching_since,
         )
         await self._carry_out(trainingjob, body, result)
 
@@ -153,6 +158,9 @@ class Reconciler:
             except ApiError as error:
                 if not error.not_found:
                     raise
+        for name, pod_uid in result.delete_pods:
+            log.warning("deleting the hung trainer pod %s/%s", tj.namespace, name)
+            await delete_pod(self._client, tj.namespace, name, pod_uid)
         if result.suspend_job is not None and tj.status.job_name:
             await self._client.patch(
                 f"{jobs_path}/{tj.status.job_name}", {"spec": {"suspend": result.suspend_job}}

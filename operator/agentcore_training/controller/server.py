@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -35,6 +36,7 @@ from agentcore_training.controller import metrics
 from agentcore_training.controller.progress import (
     Accepted,
     Refusal,
+    attempt_of,
     check_report,
     status_from_report,
 )
@@ -67,6 +69,8 @@ class _JobProgress:
 
     accepted: Accepted | None = None
     pending: ProgressReport | None = None
+    pending_at: datetime | None = None
+    """When `pending` was accepted: status.lastReportTime (the stall watchdog)."""
     last_write: float = 0.0
     writer: asyncio.Task[None] | None = None
 
@@ -155,6 +159,7 @@ class ProgressService:
             return refusal
         progress.accepted = Accepted(report.iteration, report.cost_usd, report.pod_name)
         progress.pending = report
+        progress.pending_at = datetime.now(UTC).replace(microsecond=0)
         if progress.writer is None or progress.writer.done():
             progress.writer = asyncio.create_task(self._write_later(uid, progress))
         return trainingjob.spec.cancel
@@ -162,7 +167,7 @@ class ProgressService:
     async def begin_attempt(self, uid: str, pod: dict[str, Any]) -> Refusal | AttemptAnswer:
         """The handshake: what the run has spent and reached, from the status we wrote.
 
-        The pod's attempt is 1 + the Job's trainer pods created before it; it is written to
+        The pod's attempt is 1 + the Job's trainer pods before it (attempt_of); it is written to
         status.attempt before the answer goes out, and later reports of this pod may start
         again from iteration 0 (a retry without a checkpoint) but never lower the cost.
         """
@@ -173,15 +178,8 @@ class ProgressService:
         status = trainingjob.status
         if status.phase is not None and status.phase.is_finished:
             return Refusal(409, f"TrainingJob {uid} is {status.phase.value}")
-        created = str(pod["metadata"].get("creationTimestamp") or "")
         name = str(pod["metadata"]["name"])
-        earlier = {
-            str(p["metadata"]["name"])
-            for p in self.state.pods_of(uid)
-            if str(p["metadata"].get("creationTimestamp") or "") < created
-        }
-        # Never lower than written (a pod deleted since no longer counts).
-        attempt = max(len(earlier - {name}) + 1, status.attempt or 1)
+        attempt = attempt_of(pod, self.state.pods_of(uid), self.state.jobs.get(uid), status.attempt)
         cost = status.cost.cost_usd if status.cost is not None else Decimal(0)
         iteration = status.progress.current_iteration if status.progress is not None else 0
         progress = self._jobs.setdefault(uid, _JobProgress())
@@ -203,6 +201,7 @@ class ProgressService:
         if delay > 0:
             await asyncio.sleep(delay)
         report, progress.pending = progress.pending, None
+        received_at = progress.pending_at or datetime.now(UTC).replace(microsecond=0)
         body = self.state.trainingjobs.get(uid)
         if body is None:
             self._drop(uid, progress)
@@ -213,9 +212,8 @@ class ProgressService:
         path = path_for(API_VERSION, PLURAL, namespace=trainingjob.namespace, name=trainingjob.name)
         progress.last_write = time.monotonic()
         try:
-            updated = await self.client.patch(
-                f"{path}/status", {"status": status_from_report(report, trainingjob.status.history)}
-            )
+            patch = status_from_report(report, trainingjob.status.history, received_at)
+            updated = await self.client.patch(f"{path}/status", {"status": patch})
         except ApiError as error:
             metrics.HANDLER_ERRORS.labels("progress-write").inc()
             log.warning("progress write for %s failed: %s", uid, error)

@@ -1,5 +1,5 @@
-"""Pod requests a kubelet makes: the status subresource, confirm deletion (list and
-watch: kube/watch.py)."""
+"""Pod requests: a kubelet's (the status subresource, confirm deletion) and a controller's
+(delete a pod it gave up on); list and watch: kube/watch.py."""
 
 from __future__ import annotations
 
@@ -20,6 +20,19 @@ async def patch_pod_status(
     """Merge-patch the Pod's status subresource (lists in `status` replace the old ones)."""
     path = path_for("v1", "pods", namespace=namespace, name=name, subresource="status")
     return await client.patch(path, {"status": dict(status)})
+
+
+async def delete_pod(client: KubeClient, namespace: str, name: str, uid: str) -> bool:
+    """Delete gracefully (the pod's own grace period), only this uid, as a controller
+    deletes a pod it gave up on. False when it was already gone (or replaced)."""
+    body = {"kind": "DeleteOptions", "apiVersion": "v1", "preconditions": {"uid": uid}}
+    try:
+        await client.request("DELETE", pods_path(namespace, name), body=body)
+    except ApiError as error:
+        if error.not_found or error.conflict:
+            return False
+        raise
+    return True
 
 
 async def delete_pod_now(client: KubeClient, namespace: str, name: str, uid: str) -> bool:
