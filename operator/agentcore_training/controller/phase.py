@@ -337,35 +337,25 @@ def plan(
 
 
 def _plan_watchdog(
-    tj: TrainingJob,
-    pods: Sequence[dict[str, Any]],
-    s: _Status,
-    plan_: Plan,
-    watching_since: datetime,
+    tj: TrainingJob, pods: Sequence[dict[str, Any]], s: _Status, plan_: Plan, since: datetime
 ) -> None:
     """Delete a trainer pod that went silent past spec.runtime.progressDeadlineSeconds."""
-    last_report = tj.status.last_report_time
-    stalled = cond.find(s.conditions, ConditionType.HUNG)
-    if watchdog.resumed(stalled, last_report):
+    last_report, deadline = tj.status.last_report_time, tj.spec.runtime.progress_deadline_seconds
+    if watchdog.resumed(cond.find(s.conditions, ConditionType.HUNG), last_report):
         s.condition(ConditionType.HUNG, FALSE, "ReportsResumed", "the trainer reports again")
-    deadline = tj.spec.runtime.progress_deadline_seconds
     verdict = watchdog.check(
         pods,
         last_report=last_report,
         deadline_seconds=deadline,
         now=s.now,
-        watching_since=watching_since,
+        watching_since=since,
         stalled=cond.find(s.conditions, ConditionType.HUNG),
     )
     if isinstance(verdict, watchdog.Silent):
         plan_.requeue_after = verdict.check_after
     elif isinstance(verdict, watchdog.Hung):
         plan_.delete_pods.append((verdict.name, verdict.uid))
-        message = (
-            f"the trainer sent no progress report for {verdict.silent_seconds:.0f} s "
-            f"(spec.runtime.progressDeadlineSeconds {deadline}); its pod {verdict.name} "
-            f"(attempt {tj.status.attempt or 1}) was deleted"
-        )
+        message = verdict.message(deadline, tj.status.attempt or 1)
         # A new transition time for each stall: it tells which attempt the watchdog ended.
         s.conditions = [c for c in s.conditions if c.type != ConditionType.HUNG]
         s.condition(ConditionType.HUNG, TRUE, watchdog.REASON, message)

@@ -30,6 +30,13 @@ class Hung:
     uid: str
     silent_seconds: float
 
+    def message(self, deadline_seconds: int, attempt: int) -> str:
+        return (
+            f"the trainer sent no progress report for {self.silent_seconds:.0f} s "
+            f"(spec.runtime.progressDeadlineSeconds {deadline_seconds}); its pod {self.name} "
+            f"(attempt {attempt}) was deleted"
+        )
+
 
 @dataclass(frozen=True)
 class Silent:
