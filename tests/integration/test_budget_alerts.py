@@ -6,6 +6,7 @@ operator's /metrics over HTTP, before and after the TrainingJob is deleted."""
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -18,12 +19,13 @@ from tests.support.trainingjobs import (
     addition_queries,
     apply,
     create_queries,
+    get,
     trainingjob,
     wait_for,
     wait_until,
 )
 
-pytestmark = [pytest.mark.usefixtures("operator"), pytest.mark.asyncio(loop_scope="session")]
+pytestmark = pytest.mark.usefixtures("operator")
 
 AGENT = "budget-alerts-agent"
 PER_JOB = (
@@ -58,6 +60,7 @@ def _event_reasons(cluster: Cluster, namespace: str, uid: str) -> list[str]:
     return [str(event["reason"]) for event in events["items"]]
 
 
+@pytest.mark.asyncio(loop_scope="session")
 async def test_a_run_past_75_and_90_percent_alerts_once_each_and_is_scraped(
     cluster: Cluster, namespace: str, operator: OperatorProcess, shim: tuple[str, str]
 ) -> None:
@@ -117,3 +120,36 @@ async def test_a_run_past_75_and_90_percent_alerts_once_each_and_is_scraped(
     wait_until(gone, 30, "the deleted job's series to go")
     after = _samples(operator)
     assert after[("training_jobs_created_total", agent)] == 1  # counters stay
+
+
+def test_a_restart_after_a_threshold_records_its_event_no_second_time(
+    cluster: Cluster, namespace: str, operator: OperatorProcess
+) -> None:
+    """The restarted operator has no memory of the Event: only the condition it wrote."""
+    create_queries(cluster, namespace, "queries", addition_queries(125))
+    manifest = trainingjob(
+        "restarted",
+        queries="queries",
+        mode="slow",  # 0.5 s an iteration: 75 % at iteration 30 (15 s), 90 % at 36 (18 s)
+        config={"nIterations": 40, "maxBudgetUsd": "0.40"},
+    )
+    uid = apply(cluster, namespace, manifest)["metadata"]["uid"]
+
+    def warned() -> bool:
+        status = get(cluster, namespace, "restarted").get("status", {})
+        return any(c["type"] == "BudgetWarning" for c in status.get("conditions", []))
+
+    wait_until(warned, 60, "BudgetWarning to be set")
+    operator.stop(kill=True)
+    operator.start()
+    done = wait_for(cluster, namespace, "restarted", "Completed", timeout=120)
+    assert done["status"]["cost"]["budgetStatus"] == "warning_90"  # all of it: 0.40 of 0.40
+    wait_until(
+        lambda: "BudgetThreshold90" in _event_reasons(cluster, namespace, uid), 30, "the 90 % Event"
+    )
+    time.sleep(3)  # later reconciles (the restart's list, watch events) must add none
+    reasons = _event_reasons(cluster, namespace, uid)
+    assert sorted(r for r in reasons if r.startswith("BudgetThreshold")) == [
+        "BudgetThreshold75",
+        "BudgetThreshold90",
+    ]
