@@ -2,9 +2,11 @@
 
 Starts etcd, kube-apiserver and kube-controller-manager on loopback (tools/controlplane),
 the operator with its admission webhook, the dev runner (no kubelet here) and the JSON-RPC
-shim; submits a 100-query GRPO job through JSON-RPC with the command-line client as a
-ServiceAccount bound to the `agentcore-training-edit` role; follows it with a live progress
-bar; prints the final metrics, the cost against the budget and the reward-curve PNG.
+shim; submits a 130-query GRPO job through JSON-RPC with the command-line client as a
+ServiceAccount bound to the `agentcore-training-edit` role (26 queries held out and never
+trained on); follows it with a live progress bar; prints the final metrics, the cost against
+the budget, the held-out success rate before and after training with its p-value, and the
+reward-curve PNG.
 Nothing is left running, also when interrupted (Ctrl-C).
 """
 
@@ -20,7 +22,9 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 STATE = REPO / ".demo"
@@ -37,6 +41,8 @@ DEMO_CONFIG = {
     "seed": 1,
 }
 DEMO_POLICY = {"warm_start_steps": 200}
+DEMO_EVALUATION = {"held_out_fraction": 0.2, "interval": 25}
+"""130 queries: 26 held out (the CRD's 20 %), 104 trained on; evaluated every 25 iterations."""
 
 
 def say(text: str) -> None:
@@ -203,16 +209,17 @@ class Demo:
             "".join(
                 json.dumps({"query": f"{a}+{b}=", "expected_outcome": {"answer": str(a + b)}})
                 + "\n"
-                for a in range(10)
+                for a in range(13)
                 for b in range(10)
             )
         )
         (STATE / "token").write_text(self.token)
         (STATE / "token").chmod(0o600)
-        say("a 100-query GRPO job through JSON-RPC (training.start_grpo)")
+        say("a 130-query GRPO job through JSON-RPC (training.start_grpo), 26 held out")
         flags = [f"--config={k}={json.dumps(v)}" for k, v in DEMO_CONFIG.items()]
         flags += [f"--policy={k}={json.dumps(v)}" for k, v in DEMO_POLICY.items()]
-        started = json.loads(
+        flags += [f"--evaluation={k}={json.dumps(v)}" for k, v in DEMO_EVALUATION.items()]
+        started = exact_json(
             self.client(
                 "--json",
                 "start",
@@ -233,10 +240,10 @@ class Demo:
         say("training (training.get_status, live)")
         png = STATE / "reward-curve.png"
         self.client("status", job_id, "--watch", "--interval", "1", "--png", str(png))
-        final = json.loads(self.client("--json", "status", job_id, capture=True))
+        final = exact_json(self.client("--json", "status", job_id, capture=True))
         self.report(final, png)
 
-    def report(self, final: dict[str, object], png: Path) -> None:
+    def report(self, final: dict[str, Any], png: Path) -> None:
         say("result")
         metrics = final.get("metrics") or {}
         cost = final.get("cost") or {}
@@ -261,9 +268,42 @@ class Demo:
             )
             if last <= first:
                 sys.exit("the reward did not rise")
+        evaluation_report(final.get("evaluation") or {})
         print(f"reward curve: {png}")
         if final["status"] != "completed":
             sys.exit(f"the job ended {final['status']}")
+
+
+def exact_json(text: str) -> dict[str, Any]:
+    """A result the client printed: money keeps its digits (Decimal), "0.50" stays "0.50"."""
+    parsed: dict[str, Any] = json.loads(text, parse_float=Decimal)
+    return parsed
+
+
+def evaluation_report(evaluation: dict[str, Any]) -> None:
+    """The held-out success rate before and after training, and its p-value."""
+    baseline, latest = evaluation.get("baseline"), evaluation.get("latest")
+    if not baseline or not latest:
+        sys.exit(f"no held-out evaluation: {evaluation.get('message') or 'none recorded'}")
+    before = float(baseline["metrics"]["success_rate"])
+    after = float(latest["metrics"]["success_rate"])
+    comparison = latest.get("comparison") or {}
+    p_value = comparison.get("p_value")
+    verdict = "significant" if comparison.get("statistically_significant") else "not significant"
+    print(
+        f"held-out: success rate {100 * before:.1f} % before training (iteration 0) -> "
+        f"{100 * after:.1f} % after (iteration {latest['iteration']}) on "
+        f"{latest['queries_evaluated']} queries never trained on; p = "
+        f"{float(p_value):.3g} ({verdict} at 0.05)"
+        if p_value is not None
+        else "held-out: no comparison with the baseline"
+    )
+    best = evaluation.get("best")
+    if best and best.get("checkpoint_id") != latest.get("checkpoint_id"):
+        print(
+            f"          best {100 * float(best['metrics']['success_rate']):.1f} % at iteration "
+            f"{best['iteration']} ({best['checkpoint_id']}, bestCheckpointId)"
+        )
 
 
 def main() -> None:

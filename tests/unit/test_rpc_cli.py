@@ -227,3 +227,15 @@ def test_the_png_draws_the_held_out_success_rate_beside_the_reward(tmp_path: Pat
     plt.close(only_reward)
     path = reward_png(tmp_path / "r.png", [1, 2], [0.1, 0.2], "bot", ([0, 2], [0.1, 0.5]))
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_json_output_keeps_the_digits_of_money() -> None:
+    import io
+    from decimal import Decimal
+
+    from agentcore_training.rpc.cli import _print_json
+
+    answer = json.loads('{"budget_usd": 10.00, "cost_usd": 0.00012345}', parse_float=Decimal)
+    out = io.StringIO()
+    _print_json(answer, out)
+    assert out.getvalue() == '{\n  "budget_usd": 10.00,\n  "cost_usd": 0.00012345\n}\n'

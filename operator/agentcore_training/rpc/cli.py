@@ -19,12 +19,13 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
 import aiohttp
 
-from agentcore_training.rpc import render
+from agentcore_training.rpc import protocol, render
 from agentcore_training.rpc.schemas import FINISHED_STATUSES, SPEC_SECTIONS
 
 DEFAULT_URL = "http://127.0.0.1:8080/jsonrpc"
@@ -73,7 +74,11 @@ class Client:
         self._token = token
         self._ids = itertools.count(1)
 
-    async def call(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    async def call(
+        self, method: str, params: dict[str, Any], *, exact: bool = False
+    ) -> dict[str, Any]:
+        """The result; with `exact`, numbers with a fraction are Decimals with the digits sent
+        (money is a JSON number written from the ledger's Decimal), else floats."""
         headers = {"Content-Type": "application/json"}
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
@@ -85,7 +90,7 @@ class Client:
         except aiohttp.ClientError as error:
             raise CliError(f"cannot reach {self._url}: {error}") from None
         try:
-            answer = json.loads(text) if text else {}
+            answer = json.loads(text, parse_float=Decimal if exact else float) if text else {}
         except json.JSONDecodeError:
             raise CliError(f"HTTP {status}: {text[:200]}") from None
         if "error" in answer:
@@ -98,7 +103,8 @@ class Client:
 
 
 def _print_json(value: Any, out: TextIO) -> None:
-    out.write(json.dumps(value, indent=2) + "\n")
+    """Indented JSON; Decimals (from an exact call) keep their digits: 0.50 stays 0.50."""
+    out.write(protocol.dumps(value, indent=2).decode() + "\n")
 
 
 async def _watch(
@@ -138,7 +144,7 @@ async def run(args: argparse.Namespace, out: TextIO) -> int:
                 pairs = getattr(args, section)
                 if pairs:
                     params[section] = parse_config(pairs, f"--{section}")
-            result = await client.call("training.start_grpo", params)
+            result = await client.call("training.start_grpo", params, exact=args.json)
             if args.json:
                 _print_json(result, out)
             else:
@@ -151,8 +157,8 @@ async def run(args: argparse.Namespace, out: TextIO) -> int:
             params = {"job_id": args.job_id, **namespace}
             if args.watch:
                 result = await _watch(client, params, args.interval, out)
-            else:
-                result = await client.call("training.get_status", params)
+            if not args.watch or args.json:
+                result = await client.call("training.get_status", params, exact=args.json)
             if args.json:
                 _print_json(result, out)
             else:
@@ -164,7 +170,7 @@ async def run(args: argparse.Namespace, out: TextIO) -> int:
             params = {**namespace}
             if args.agent_id:
                 params["agent_id"] = args.agent_id
-            result = await client.call("training.list_jobs", params)
+            result = await client.call("training.list_jobs", params, exact=args.json)
             if args.json:
                 _print_json(result, out)
             else:
@@ -173,13 +179,14 @@ async def run(args: argparse.Namespace, out: TextIO) -> int:
             params = {"job_id": args.job_id, **namespace}
             if args.checkpoint:
                 params["checkpoint_id"] = args.checkpoint
-            result = await client.call("training.evaluate", params)
+            result = await client.call("training.evaluate", params, exact=args.json)
             if args.json:
                 _print_json(result, out)
             else:
                 out.write("\n".join(render.evaluate_lines(result)) + "\n")
         else:
-            result = await client.call("training.cancel", {"job_id": args.job_id, **namespace})
+            params = {"job_id": args.job_id, **namespace}
+            result = await client.call("training.cancel", params, exact=args.json)
             if args.json:
                 _print_json(result, out)
             else:
@@ -193,11 +200,12 @@ def _png(status: dict[str, Any], path: Path) -> None:
     from agentcore_training.rpc.plot import reward_png
 
     history = status.get("history") or {}
-    iterations, rewards = history.get("iterations") or [], history.get("avg_reward") or []
+    iterations = history.get("iterations") or []
+    rewards = [float(r) for r in history.get("avg_reward") or []]
     if not rewards:
         raise CliError("no reward curve yet: the job has not reported an iteration")
     curve = (status.get("evaluation") or {}).get("history") or {}
-    held_out = (curve.get("iterations") or [], curve.get("success_rate") or [])
+    held_out = (curve.get("iterations") or [], [float(r) for r in curve.get("success_rate") or []])
     title = f"{status.get('agent_id')} — job {status.get('name')}"
     reward_png(path, iterations, rewards, title, held_out if held_out[0] else None)
 

@@ -88,9 +88,9 @@ def loads(body: bytes | str) -> Any:
     return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
 
 
-def dumps(value: Any) -> bytes:
-    """Compact JSON; a Decimal is written as a JSON number with its exact digits (money in
-    the original methods' results), a datetime as an RFC 3339 string."""
+def dumps(value: Any, indent: int | None = None) -> bytes:
+    """Compact JSON (or indented by `indent`); a Decimal is written as a JSON number with its
+    exact digits (money in the original methods' results), a datetime as an RFC 3339 string."""
     marked = False
 
     def default(obj: Any) -> Any:
@@ -103,7 +103,12 @@ def dumps(value: Any) -> bytes:
         raise TypeError(f"{type(obj).__name__} is not JSON")
 
     text = json.dumps(
-        value, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=default
+        value,
+        indent=indent,
+        separators=(",", ":") if indent is None else (",", ": "),
+        ensure_ascii=False,
+        allow_nan=False,
+        default=default,
     )
     return (_MARKED_NUMBER.sub(r"\1", text) if marked else text).encode()
 
