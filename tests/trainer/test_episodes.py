@@ -42,6 +42,10 @@ class ScriptedPolicy:
         return self.tokenizer
 
     @property
+    def device(self) -> torch.device:
+        return torch.device("cpu")
+
+    @property
     def max_context(self) -> int | None:
         return self._max_context
 

@@ -16,6 +16,8 @@ from agentcore_training.api.money import Money
 
 # Points kept in status.history: enough for a plot, small enough for etcd (about 2 KiB).
 HISTORY_MAX_POINTS = 100
+INNER_EPOCHS_MAX = 16
+"""The most inner epochs (optimiser passes over one batch): each is reported."""
 
 
 class Phase(StrEnum):
@@ -90,6 +92,17 @@ class Progress(ApiModel):
     )
 
 
+class EpochMetrics(ApiModel):
+    """The update's figures in one inner epoch (they differ from epoch to epoch)."""
+
+    loss: float = Field(description="GRPO loss in this epoch, before its optimiser step.")
+    kl: float = Field(
+        description="KL to the reference in this epoch; the first epoch of a run reads exactly 0."
+    )
+    clip_ratio: float = Field(description="Fraction of tokens whose ratio was clipped.")
+    grad_norm: float = Field(description="Gradient norm before clipping.")
+
+
 class Metrics(ApiModel):
     """The latest iteration's training metrics."""
 
@@ -122,6 +135,14 @@ class Metrics(ApiModel):
     tokens: int | None = Field(default=None, ge=0, description="Tokens processed so far.")
     iteration_seconds: float | None = Field(
         default=None, ge=0, description="Seconds the latest iteration took."
+    )
+    epochs: list[EpochMetrics] | None = Field(
+        default=None,
+        max_length=INNER_EPOCHS_MAX,
+        description=(
+            "Loss, KL, clip ratio and gradient norm of each inner epoch of the latest update "
+            "(loss, kl and clipRatio above are their means)."
+        ),
     )
 
 

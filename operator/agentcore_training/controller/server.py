@@ -46,6 +46,7 @@ from agentcore_training.kube.reviews import review_token
 from agentcore_training.ttlcache import TTLCache
 from agentcore_training.webhook.admission import (
     Denial,
+    admission_warnings,
     check_policy,
     check_queries,
     parse_spec,
@@ -303,7 +304,9 @@ async def handle_admission(request: web.Request) -> web.Response:
     namespace = str(admission.get("namespace") or obj.get("metadata", {}).get("namespace", ""))
     denial = await _judge(request.app[KUBE_CLIENT], obj, namespace, request.app[MIN_QUERIES])
     metrics.ADMISSION_REVIEWS.labels(str(denial is None).lower()).inc()
-    return web.json_response(review_response(uid, denial))
+    spec = parse_spec(obj)
+    warnings = admission_warnings(spec) if denial is None and not isinstance(spec, Denial) else []
+    return web.json_response(review_response(uid, denial, warnings))
 
 
 async def _judge(

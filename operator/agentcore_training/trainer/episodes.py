@@ -18,7 +18,7 @@ environment's tokens are out of the policy loss and of the KL term.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -38,10 +38,13 @@ CUT_REWARD = 0.0
 """The outcome reward of a trajectory cut at maxStepsPerTrajectory, or ended unanswered."""
 
 
-def encode_lenient(codec: TextCodec, text: str) -> list[int]:
-    """Encode environment text; characters a char vocabulary lacks are dropped, not fatal."""
+def encode_lenient(
+    codec: TextCodec, text: str, encode: Callable[[str], list[int]] | None = None
+) -> list[int]:
+    """Encode environment text with `encode` (default: codec.encode); characters a char
+    vocabulary lacks are dropped, not fatal."""
     try:
-        return codec.encode(text)
+        return (encode or codec.encode)(text)
     except BadInputError:
         kept: list[int] = []
         for char in text:
@@ -115,7 +118,7 @@ def sample_episodes(
     for query in queries:
         for _ in range(group_size):
             env = environment.make()
-            prompt = encode_lenient(codec, env.reset(query))
+            prompt = encode_lenient(codec, env.reset(query), codec.encode_prompt)
             if not prompt:
                 raise BadInputError(f"environment {environment.name}: empty prompt")
             runs.append(_Trajectory(env, query, prompt))
@@ -129,6 +132,7 @@ def sample_episodes(
             break
         contexts = [t.prompt + t.rest for t in active]
         ids, mask = left_pad(contexts, codec.pad_id)
+        ids, mask = ids.to(policy.device), mask.to(policy.device)
         context_tokens = sum(len(c) for c in contexts)
         if gate is not None:
             gate.before_generation(
@@ -171,7 +175,7 @@ def sample_episodes(
                     run.reward = -environment.malformed_penalty
                 continue
             if step + 1 < max_steps:
-                seen = encode_lenient(codec, observation)
+                seen = encode_lenient(codec, observation, codec.encode_observation)
                 run.rest += seen
                 run.is_action += [False] * len(seen)
                 run.step_of += [-1] * len(seen)
@@ -180,12 +184,18 @@ def sample_episodes(
     for run in runs:
         if not run.done:
             run.done = run.truncated = True
-    return _layout(runs, codec, group_size=group_size, gamma=gamma)
+    return _layout(runs, codec, group_size=group_size, gamma=gamma, device=policy.device)
 
 
 def _layout(
-    runs: Sequence[_Trajectory], codec: TextCodec, *, group_size: int, gamma: float
+    runs: Sequence[_Trajectory],
+    codec: TextCodec,
+    *,
+    group_size: int,
+    gamma: float,
+    device: torch.device,
 ) -> RolloutBatch:
+    """The batch, built row by row on the CPU and moved to `device` once."""
     rewards = [run.reward for run in runs]
     per_step = step_advantages(rewards, [run.steps for run in runs], group_size, gamma)
     prompt_ids, prompt_mask = left_pad([run.prompt for run in runs], codec.pad_id)
@@ -207,12 +217,12 @@ def _layout(
     completion_tokens = int(loss_mask.sum())
     zeros = torch.zeros_like(prompt_mask, dtype=torch.float32)
     return RolloutBatch(
-        input_ids=torch.cat([prompt_ids, rest_ids], dim=1),
-        attention_mask=torch.cat([prompt_mask, rest_mask], dim=1),
-        loss_mask=torch.cat([zeros, loss_mask], dim=1),
-        advantages=torch.cat([zeros, advantages], dim=1),
-        rewards=torch.tensor(rewards, dtype=torch.float32),
-        completion_lengths=loss_mask.sum(dim=1).long(),
+        input_ids=torch.cat([prompt_ids, rest_ids], dim=1).to(device),
+        attention_mask=torch.cat([prompt_mask, rest_mask], dim=1).to(device),
+        loss_mask=torch.cat([zeros, loss_mask], dim=1).to(device),
+        advantages=torch.cat([zeros, advantages], dim=1).to(device),
+        rewards=torch.tensor(rewards, dtype=torch.float32, device=device),
+        completion_lengths=loss_mask.sum(dim=1).long().to(device),
         prompt_tokens=sum(run.context_tokens for run in runs),
         completion_tokens=completion_tokens,
         texts=[_transcript(run, codec) for run in runs],

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agentcore_training.api.contract import BUILTIN_MODELS
-from agentcore_training.api.policy import PolicySpec
+from agentcore_training.api.policy import PolicySpec, policy_conflict
 from agentcore_training.trainer.config import TrainerOptions
 from agentcore_training.trainer.environments.factory import EnvironmentFactory, build_environment
 from agentcore_training.trainer.environments.protocol import FormatTeacher
@@ -28,6 +28,9 @@ def check_policy_source(policy: PolicySpec) -> None:
             raise BadInputError(f"model path {name} does not exist (policy.model {policy.model})")
     else:
         raise BadInputError(f"policy.model {policy.model!r} must be builtin:<name> or hf:<path>")
+    conflict = policy_conflict(policy)
+    if conflict is not None:
+        raise BadInputError(conflict)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from agentcore_training.api.status import Metrics
+from agentcore_training.api.status import EpochMetrics, Metrics
 from agentcore_training.trainer.episodes import sample_episodes
 from agentcore_training.trainer.grpo import zero_std_fraction
 from agentcore_training.trainer.jsonlog import log
@@ -117,6 +117,12 @@ def run_iteration(trainer: Trainer) -> None:
         frac_truncated=episodes.frac_truncated,
         tokens=trainer.ledger.usage.prompt_tokens + trainer.ledger.usage.completion_tokens,
         iteration_seconds=round(seconds, 6),
+        epochs=[
+            EpochMetrics(
+                loss=e.loss, kl=e.kl, clip_ratio=e.clip_ratio, grad_norm=round(e.grad_norm, 6)
+            )
+            for e in stats.epochs
+        ],
     )
     trainer.rewards.append(avg_reward)
     trainer.window.append(avg_reward)

@@ -84,10 +84,10 @@ class RolloutBatch:
 
 
 def encode_prompts(codec: TextCodec, queries: Sequence[Query]) -> list[list[int]]:
-    """Token ids of every prompt, once, at start."""
+    """Token ids of every prompt (a chat template's user turn, when on), once, at start."""
     encoded = []
     for index, query in enumerate(queries):
-        ids = codec.encode(query.query)
+        ids = codec.encode_prompt(query.query)
         if not ids:
             raise BadInputError(f"query {index}: encodes to no tokens")
         encoded.append(ids)
@@ -133,7 +133,9 @@ def sample_rollout(
     """
     codec = policy.codec
     repeated = [prompt for prompt in prompts for _ in range(group_size)]
+    device = policy.device
     prompt_ids, prompt_mask = left_pad(repeated, codec.pad_id)
+    prompt_ids, prompt_mask = prompt_ids.to(device), prompt_mask.to(device)
     prompt_tokens = int(prompt_mask.sum())
     if gate is not None:
         gate.before_generation(len(repeated), prompt_tokens, max_new_tokens)
@@ -156,7 +158,7 @@ def sample_rollout(
         )
     texts = [codec.decode(row.tolist()) for row in completions]
     scored = [reward(text, queries[index // group_size]) for index, text in enumerate(texts)]
-    rewards = torch.tensor(scored, dtype=torch.float32)
+    rewards = torch.tensor(scored, dtype=torch.float32, device=device)
     advantages = group_advantages(rewards, group_size)
     input_ids = torch.cat([prompt_ids, completions], dim=1)
     attention_mask = torch.cat([prompt_mask, comp_mask], dim=1)

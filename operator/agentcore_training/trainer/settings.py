@@ -28,6 +28,7 @@ from agentcore_training.api.contract import (
     ENV_TOKEN_FILE,
     TERMINATION_LOG,
 )
+from agentcore_training.api.status import INNER_EPOCHS_MAX
 
 MIN_PUSH_INTERVAL_S = 0.05
 
@@ -94,6 +95,7 @@ class TrainerSettings(BaseSettings):
     inner_epochs: int = Field(
         default=2,
         ge=1,
+        le=INNER_EPOCHS_MAX,
         validation_alias=ENV_INNER_EPOCHS,
         description="Optimisation passes over each sampled batch.",
     )

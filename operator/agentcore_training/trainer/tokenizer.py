@@ -27,6 +27,12 @@ class TextCodec(Protocol):
 
     def encode(self, text: str) -> list[int]: ...
 
+    def encode_prompt(self, query: str) -> list[int]:
+        """A query as the start of the context (a chat template's user turn, or raw)."""
+
+    def encode_observation(self, text: str) -> list[int]:
+        """An environment's answer after an action (a template's tool turn, or raw)."""
+
     def decode(self, ids: Sequence[int]) -> str: ...
 
 
@@ -68,6 +74,12 @@ class CharTokenizer:
             raise BadInputError(
                 f"character {error.args[0]!r} is not in the tiny model's alphabet"
             ) from None
+
+    def encode_prompt(self, query: str) -> list[int]:
+        return self.encode(query)  # no chat template: the text itself
+
+    def encode_observation(self, text: str) -> list[int]:
+        return self.encode(text)
 
     def decode(self, ids: Sequence[int]) -> str:
         chars = []

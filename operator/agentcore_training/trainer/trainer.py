@@ -20,6 +20,7 @@ from agentcore_training.api.contract import (
     ProgressState,
 )
 from agentcore_training.api.evaluation import EvaluationRecord
+from agentcore_training.api.policy import learning_rate_warning
 from agentcore_training.api.status import Metrics
 from agentcore_training.trainer.budget import BudgetStop, Rates, SpendGate
 from agentcore_training.trainer.checkpoint import CheckpointStore
@@ -103,6 +104,9 @@ class Trainer:
             context_per_step=self.observation_tokens if multi_step else 0,
             max_steps=self.max_steps,
         )
+        warning = learning_rate_warning(self.spec.policy, self.config.learning_rate)
+        if warning is not None:
+            log("warning", "learning_rate_high", message=warning)
         self.prompts = encode_prompts(self.policy.codec, self.queries)
         eval_prompts = encode_prompts(self.policy.codec, held_out.queries)
         longest = max(len(p) for p in [*self.prompts, *eval_prompts])
@@ -233,7 +237,9 @@ class Trainer:
         if self._probe_seconds is None:
             shape = self.shape
             probe = torch.full(
-                (shape.n_trajectories_per_query, shape.probe_width), self.policy.codec.eos_id
+                (shape.n_trajectories_per_query, shape.probe_width),
+                self.policy.codec.eos_id,
+                device=self.policy.device,
             )
             started = time.monotonic()
             with torch.no_grad():

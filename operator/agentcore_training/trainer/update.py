@@ -19,12 +19,25 @@ GRAD_CLIP_NORM = 1.0
 
 
 @dataclass(frozen=True)
+class EpochStats:
+    """One inner epoch: its loss and KL before its optimiser step, its gradient's norm."""
+
+    loss: float
+    kl: float
+    clip_ratio: float
+    grad_norm: float
+
+
+@dataclass(frozen=True)
 class UpdateStats:
+    """Means over the inner epochs (entropy: of the first), and each epoch's figures."""
+
     loss: float
     kl: float
     clip_ratio: float
     entropy: float
     grad_norm: float
+    epochs: tuple[EpochStats, ...] = ()
 
 
 def _slices(total: int, size: int | None) -> list[slice]:
@@ -52,7 +65,8 @@ def policy_update(
     temperature: float,
     micro_batch_size: int | None = None,
 ) -> UpdateStats:
-    """`inner_epochs` optimiser steps on the batch; returns the mean statistics.
+    """`inner_epochs` optimiser steps on the batch; returns the statistics of each epoch
+    and their means.
 
     The old log-probabilities are those of the first epoch's forward pass (no dropout,
     so they equal the sampling policy's), which saves one forward pass an iteration.
@@ -71,7 +85,7 @@ def policy_update(
                 for p in parts
             ]
     old_logp: list[torch.Tensor] = []
-    losses, kls, clips, grad_norms = [], [], [], []
+    epochs: list[EpochStats] = []
     entropy_sum = 0.0
     for epoch in range(inner_epochs):
         optimizer.zero_grad()
@@ -99,14 +113,13 @@ def policy_update(
             epoch_clip += terms.clip_ratio * share
         norm = torch.nn.utils.clip_grad_norm_(policy.module.parameters(), GRAD_CLIP_NORM)
         optimizer.step()
-        losses.append(epoch_loss)
-        kls.append(epoch_kl)
-        clips.append(epoch_clip)
-        grad_norms.append(float(norm))
+        epochs.append(EpochStats(epoch_loss, epoch_kl, epoch_clip, float(norm)))
+    count = len(epochs)
     return UpdateStats(
-        loss=sum(losses) / len(losses),
-        kl=sum(kls) / len(kls),
-        clip_ratio=sum(clips) / len(clips),
+        loss=sum(e.loss for e in epochs) / count,
+        kl=sum(e.kl for e in epochs) / count,
+        clip_ratio=sum(e.clip_ratio for e in epochs) / count,
         entropy=entropy_sum / max(token_count, 1.0),
-        grad_norm=sum(grad_norms) / len(grad_norms),
+        grad_norm=sum(e.grad_norm for e in epochs) / count,
+        epochs=tuple(epochs),
     )

@@ -115,8 +115,10 @@ def episode_warm_start(
                 continue
             ids: list[int] = []
             weights: list[float] = []
-            for segment in segments:
-                tokens = encode_lenient(codec, segment.text)
+            for index, segment in enumerate(segments):
+                # Rendered as a run renders them: the prompt, then observations.
+                encode = codec.encode_prompt if index == 0 else codec.encode_observation
+                tokens = encode_lenient(codec, segment.text, None if segment.action else encode)
                 if segment.action:
                     tokens = [*tokens, codec.eos_id]
                 ids += tokens
@@ -189,6 +191,7 @@ def _supervised_step(
 ) -> float:
     """One step of mean next-token cross-entropy over the tokens where `mask` is set
     (weighted by it); returns the loss."""
+    ids, attn, mask = (t.to(policy.device) for t in (ids, attn, mask))
     logp = token_logprobs(policy.logits(ids[:, :-1], attn[:, :-1]), ids[:, 1:])
     loss = -(logp * mask[:, 1:]).sum() / mask[:, 1:].sum().clamp(min=1)
     optimizer.zero_grad()

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from agentcore_training.api.contract import BUILTIN_MODELS
 from agentcore_training.api.plugins import RewardType
+from agentcore_training.api.policy import learning_rate_warning, policy_conflict
 from agentcore_training.api.spec import TrainingJobSpec
 from agentcore_training.trainer.errors import BadInputError
 from agentcore_training.trainer.queries import parse_queries
@@ -34,7 +35,16 @@ def check_policy(spec: TrainingJobSpec) -> Denial | None:
     if kind == "builtin" and name not in BUILTIN_MODELS:
         known = ", ".join(f"builtin:{n}" for n in BUILTIN_MODELS)
         return Denial("spec.policy.model", f"unknown built-in policy {name!r}; known: {known}")
+    conflict = policy_conflict(spec.policy)
+    if conflict is not None:
+        return Denial("spec.policy", conflict)
     return None
+
+
+def admission_warnings(spec: TrainingJobSpec) -> list[str]:
+    """What is allowed but likely a mistake: kubectl prints these on create."""
+    warning = learning_rate_warning(spec.policy, spec.config.learning_rate)
+    return [warning] if warning is not None else []
 
 
 def check_queries(
@@ -109,11 +119,15 @@ def parse_spec(obj: Mapping[str, Any]) -> TrainingJobSpec | Denial:
         return Denial(where, str(first["msg"]))
 
 
-def review_response(uid: str, denial: Denial | None) -> dict[str, Any]:
-    """An AdmissionReview v1 answer."""
+def review_response(
+    uid: str, denial: Denial | None, warnings: list[str] | None = None
+) -> dict[str, Any]:
+    """An AdmissionReview v1 answer; `warnings` go back to the client (kubectl prints them)."""
     response: dict[str, Any] = {"uid": uid, "allowed": denial is None}
     if denial is not None:
         response["status"] = {"code": 422, "reason": "Invalid", "message": str(denial)}
+    if warnings:
+        response["warnings"] = warnings
     return {
         "apiVersion": "admission.k8s.io/v1",
         "kind": "AdmissionReview",

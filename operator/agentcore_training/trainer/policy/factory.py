@@ -30,8 +30,7 @@ def build_policy(
     `context_per_step` environment tokens after each but the last.
     """
     check_policy_source(spec)
-    kind, _, name = spec.model.partition(":")
-    if kind == "builtin":
+    if not spec.pretrained:
         texts = [q.query for q in queries]
         texts += [str(q.expected_outcome.get(reward_field, "")) for q in queries]
         texts.append(extra_alphabet)
@@ -42,4 +41,4 @@ def build_policy(
         return TinyPolicy.create(tokenizer, max_context=context, seed=seed)
     from agentcore_training.trainer.policy.hf import HFPolicy  # lazy
 
-    return HFPolicy.load_from(name)
+    return HFPolicy.load_from(spec, seed=seed)

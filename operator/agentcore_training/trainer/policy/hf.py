@@ -1,7 +1,9 @@
 """hf:<path>: a Hugging Face causal LM loaded from a local folder or GGUF file, offline.
 
 transformers is imported lazily (the `hf` extra, by `hf_load.py`), so the rest of the
-trainer runs without it. Nothing is downloaded.
+trainer runs without it. Nothing is downloaded. The model lives on the trainer's device
+(CUDA when the pod has a GPU, else the CPU) in policy.dtype; generation and the update run
+there, and checkpoints load on either. With policy.lora only the adapters train.
 """
 
 from __future__ import annotations
@@ -13,63 +15,53 @@ from typing import Any
 import torch
 from torch import nn
 
+from agentcore_training.api.policy import PolicySpec
 from agentcore_training.trainer.errors import BadInputError
-from agentcore_training.trainer.policy.hf_load import load_pretrained
+from agentcore_training.trainer.policy.chat import ChatFormat
+from agentcore_training.trainer.policy.hf_codec import HFCodec
+from agentcore_training.trainer.policy.hf_load import load_pretrained, pick_device, pick_dtype
+from agentcore_training.trainer.policy.hf_lora import (
+    BaseReference,
+    load_adapter,
+    merged_copy,
+    wrap_lora,
+)
+from agentcore_training.trainer.policy.protocol import Policy
 from agentcore_training.trainer.tokenizer import TextCodec
 
-
-class HFCodec:
-    """TextCodec over a transformers tokenizer."""
-
-    def __init__(self, tokenizer: Any) -> None:
-        self.tokenizer = tokenizer
-        if tokenizer.eos_token_id is None:
-            raise BadInputError("the Hugging Face tokenizer has no EOS token")
-        if tokenizer.pad_token_id is None:
-            tokenizer.pad_token = tokenizer.eos_token  # the usual stand-in
-        self._eos = int(tokenizer.eos_token_id)
-        self._pad = int(tokenizer.pad_token_id)
-
-    @property
-    def eos_id(self) -> int:
-        return self._eos
-
-    @property
-    def pad_id(self) -> int:
-        return self._pad
-
-    @property
-    def vocab_size(self) -> int:
-        return len(self.tokenizer)
-
-    def encode(self, text: str) -> list[int]:
-        return [int(t) for t in self.tokenizer.encode(text, add_special_tokens=False)]
-
-    def decode(self, ids: Any) -> str:
-        tokens = [int(t) for t in ids]
-        if self._eos in tokens:
-            tokens = tokens[: tokens.index(self._eos)]
-        return str(self.tokenizer.decode(tokens, skip_special_tokens=True))
+CHECKPOINT_FOLDER = "hf"
+"""The policy's folder inside a checkpoint: a save_pretrained folder (or adapter folder)."""
 
 
 class HFPolicy:
-    """The Policy protocol over a transformers AutoModelForCausalLM."""
+    """The Policy protocol over a transformers AutoModelForCausalLM (or a peft LoRA of one)."""
 
-    def __init__(self, model: Any, codec: HFCodec, source: str) -> None:
+    def __init__(
+        self, model: Any, codec: HFCodec, source: str, *, device: torch.device, lora: bool
+    ) -> None:
         self.model = model
         self._codec = codec
         self.source = source
+        self._device = device
+        self.lora = lora
 
     @classmethod
-    def load_from(cls, model_path: str) -> HFPolicy:
+    def load_from(
+        cls, spec: PolicySpec, *, seed: int = 0, device: torch.device | None = None
+    ) -> HFPolicy:
+        """The model that spec.model names, on `device` (default: CUDA if any, else CPU)."""
+        model_path = spec.model.removeprefix("hf:")
         path = Path(model_path)
         if not path.exists():
-            raise BadInputError(
-                f"model path {model_path} does not exist (policy.model hf:{model_path})"
-            )
-        tokenizer, model = load_pretrained(path)
+            raise BadInputError(f"model path {model_path} does not exist ({spec.model})")
+        device = device or pick_device()
+        tokenizer, model = load_pretrained(path, dtype=pick_dtype(spec.dtype, device))
+        codec = HFCodec(tokenizer, ChatFormat.for_policy(tokenizer, spec))
+        if spec.lora is not None:
+            model = wrap_lora(model, spec.lora, source=model_path, seed=seed)
+        model.to(device)
         model.train()
-        return cls(model, HFCodec(tokenizer), model_path)
+        return cls(model, codec, model_path, device=device, lora=spec.lora is not None)
 
     @property
     def codec(self) -> TextCodec:
@@ -81,11 +73,17 @@ class HFPolicy:
         return module
 
     @property
+    def device(self) -> torch.device:
+        return self._device
+
+    @property
     def max_context(self) -> int | None:
         value = getattr(self.model.config, "max_position_embeddings", None)
         return int(value) if value else None
 
     def logits(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        input_ids = input_ids.to(self._device)
+        attention_mask = attention_mask.to(self._device)
         # Explicit positions: with left padding, the first real token is position 0.
         positions = (attention_mask.long().cumsum(dim=1) - 1).clamp(min=0)
         out = self.model(
@@ -110,44 +108,77 @@ class HFPolicy:
         # transformers samples from the global RNG: seed it from ours, so that our
         # generator's state (saved in checkpoints) still decides everything.
         seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            out = self.model.generate(
-                input_ids=prompt_ids,
-                attention_mask=prompt_mask,
-                do_sample=True,
-                temperature=temperature,
-                top_k=0,
-                top_p=1.0,
-                max_new_tokens=max_new_tokens,
-                pad_token_id=self._codec.pad_id,
-                eos_token_id=self._codec.eos_id,
-            )
+        devices = [self._device] if self._device.type == "cuda" else []
+        training = self.model.training
+        self.model.eval()  # no adapter dropout while sampling
+        try:
+            with torch.random.fork_rng(devices=devices):
+                torch.manual_seed(seed)  # seeds CUDA's generators too
+                out = self.model.generate(
+                    input_ids=prompt_ids.to(self._device),
+                    attention_mask=prompt_mask.to(self._device),
+                    do_sample=True,
+                    temperature=temperature,
+                    top_k=0,
+                    top_p=1.0,
+                    max_new_tokens=max_new_tokens,
+                    pad_token_id=self._codec.pad_id,
+                    eos_token_id=self._codec.eos_id,
+                )
+        finally:
+            self.model.train(training)
         completions: torch.Tensor = out[:, prompt_ids.shape[1] :]
         return completions
 
-    def frozen_copy(self) -> HFPolicy:
+    def frozen_copy(self) -> Policy:
+        if self.lora:
+            return BaseReference(self)  # the base itself: no second copy of the weights
         model = copy.deepcopy(self.model)
         model.requires_grad_(False)
         model.eval()
-        return HFPolicy(model, self._codec, self.source)
+        return HFPolicy(model, self._codec, self.source, device=self._device, lora=False)
+
+    def save_pretrained(self, directory: Path, *, merge: bool = False) -> Path:
+        """Write the model as a folder that transformers (or peft) loads; returns it.
+
+        Full fine-tuning: a save_pretrained folder with the tokenizer. LoRA: an adapter
+        folder (adapter_config.json, whose base_model_name_or_path is the model path,
+        and adapter_model.safetensors) with the tokenizer; `merge=True` writes a full
+        folder with the adapters merged into a copy of the weights instead.
+        """
+        directory.mkdir(parents=True, exist_ok=True)
+        model = merged_copy(self.model) if self.lora and merge else self.model
+        model.save_pretrained(str(directory), safe_serialization=True)
+        self._codec.tokenizer.save_pretrained(str(directory))
+        return directory
 
     def save(self, directory: Path) -> None:
-        self.model.save_pretrained(str(directory / "hf"), safe_serialization=True)
-        self._codec.tokenizer.save_pretrained(str(directory / "hf"))
+        self.save_pretrained(directory / CHECKPOINT_FOLDER)
 
     def load(self, directory: Path) -> None:
+        folder = directory / CHECKPOINT_FOLDER
+        if self.lora:
+            load_adapter(self.model, folder, self._device)
+            return
         from safetensors.torch import load_file  # ships with transformers
 
         state: dict[str, torch.Tensor] = {}
-        for shard in sorted((directory / "hf").glob("*.safetensors")):
-            state.update(load_file(str(shard)))
+        for shard in sorted(folder.glob("*.safetensors")):
+            state.update(load_file(str(shard), device=str(self._device)))
         # Tied weights are stored once: strict=False lets the tie fill the other name.
         self.model.load_state_dict(state, strict=False)
 
     def describe(self) -> dict[str, str | int]:
-        return {
+        parameters = list(self.model.parameters())
+        facts: dict[str, str | int] = {
             "backend": f"hf:{self.source}",
-            "parameters": sum(p.numel() for p in self.model.parameters()),
+            "parameters": sum(p.numel() for p in parameters),
+            "trainableParameters": sum(p.numel() for p in parameters if p.requires_grad),
             "vocabSize": self._codec.vocab_size,
+            "device": str(self._device),
+            "dtype": str(parameters[0].dtype).removeprefix("torch."),
+            "chatTemplate": "on" if self._codec.chat else "off",
         }
+        if self._codec.chat:
+            facts["toolRole"] = self._codec.chat.tool_role
+        return facts

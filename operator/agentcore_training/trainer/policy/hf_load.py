@@ -13,12 +13,13 @@ from typing import Any
 
 import torch
 
+from agentcore_training.api.policy import PolicyDtype
 from agentcore_training.trainer.errors import BadInputError
 
-DTYPES: dict[str, torch.dtype] = {
-    "float32": torch.float32,
-    "bfloat16": torch.bfloat16,
-    "float16": torch.float16,
+DTYPES: dict[PolicyDtype, torch.dtype] = {
+    PolicyDtype.FLOAT32: torch.float32,
+    PolicyDtype.BFLOAT16: torch.bfloat16,
+    PolicyDtype.FLOAT16: torch.float16,
 }
 
 
@@ -27,11 +28,9 @@ def pick_device() -> torch.device:
     return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
 
 
-def pick_dtype(name: str, device: torch.device) -> torch.dtype:
+def pick_dtype(name: PolicyDtype, device: torch.device) -> torch.dtype:
     """`auto`: bfloat16 on a GPU that supports it, else float32; or the named dtype."""
-    if name != "auto":
-        if name not in DTYPES:
-            raise BadInputError(f"policy.dtype {name!r}: expected auto or one of {list(DTYPES)}")
+    if name is not PolicyDtype.AUTO:
         return DTYPES[name]
     if device.type == "cuda" and torch.cuda.is_bf16_supported():
         return torch.bfloat16

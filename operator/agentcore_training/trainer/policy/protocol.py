@@ -25,6 +25,10 @@ class Policy(Protocol):
         """The trainable weights."""
 
     @property
+    def device(self) -> torch.device:
+        """Where its weights are: batches for it are built there."""
+
+    @property
     def max_context(self) -> int | None:
         """The longest sequence it takes (prompt + completion), or None if unbounded."""
 

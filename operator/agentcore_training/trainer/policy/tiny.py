@@ -133,6 +133,11 @@ class TinyPolicy:
         return self.model
 
     @property
+    def device(self) -> torch.device:
+        # Always the CPU: at ~100k parameters, kernel launches would cost more than the math.
+        return torch.device("cpu")
+
+    @property
     def max_context(self) -> int | None:
         return self.model.config.max_context
 
