@@ -6,6 +6,7 @@ Tiny configs (a query or two, a few new tokens): each test is seconds of CPU, no
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import torch
@@ -50,3 +51,53 @@ def test_one_grpo_iteration_on_smollm2(smollm2: Path, tmp_path: Path) -> None:
     for value in (metrics.loss, metrics.kl, metrics.entropy):
         assert value is not None
         assert torch.isfinite(torch.tensor(value))
+
+
+def test_a_lora_run_resumes_bit_exactly(smollm2: Path, tmp_path: Path) -> None:
+    """Two iterations straight, against one, a restart from its checkpoint, and one more."""
+    from safetensors.torch import load_file
+
+    spec = make_spec(
+        {
+            "nIterations": 2,
+            "batchSize": 1,
+            "nTrajectoriesPerQuery": 2,
+            "maxNewTokens": 3,
+            "learningRate": 2e-4,
+            "checkpointInterval": 1,
+        },
+        policy={
+            "model": f"hf:{smollm2}",
+            "lora": {"rank": 4, "alpha": 8},
+            "systemPrompt": "You are a helpful assistant.",
+        },
+        reward={"type": "numeric"},
+    )
+    straight = run_training(options_for(tmp_path / "a", spec, sum_queries(4)))
+    assert straight.state is ProgressState.COMPLETED
+    first, second = (tmp_path / "a" / "ckpt" / f"ckpt-00000{i}" for i in (1, 2))
+    adapter = second / "hf" / "adapter_model.safetensors"
+    config = json.loads((second / "hf" / "adapter_config.json").read_text())
+    assert config["base_model_name_or_path"] == str(smollm2)  # what finds the base
+    assert not (second / "hf" / "model.safetensors").exists()  # the adapter, not the base
+    assert not (second / "reference").exists()
+
+    restarted = tmp_path / "b" / "ckpt"
+    restarted.mkdir(parents=True)
+    shutil.copytree(first, restarted / first.name)
+    (restarted / "latest.json").write_text(json.dumps({"checkpointId": first.name}))
+    resumed = run_training(options_for(tmp_path / "b", spec, sum_queries(4)))
+    assert resumed.report.iteration == 2
+    assert len(resumed.rewards) == 1  # only the second iteration ran again
+    ours = load_file(str(restarted / second.name / "hf" / "adapter_model.safetensors"))
+    theirs = load_file(str(adapter))
+    assert ours
+    assert ours.keys() == theirs.keys()
+    assert all(torch.equal(ours[k], theirs[k]) for k in ours)
+    timing = {"iteration_seconds"}
+    assert resumed.report.metrics.model_dump(exclude=timing) == straight.report.metrics.model_dump(
+        exclude=timing
+    )
+    epochs = straight.report.metrics.epochs
+    assert epochs is not None
+    assert len(epochs) == 2

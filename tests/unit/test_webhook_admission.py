@@ -11,6 +11,7 @@ import pytest
 from agentcore_training.api.spec import TrainingJobSpec
 from agentcore_training.webhook.admission import (
     Denial,
+    admission_warnings,
     check_policy,
     check_queries,
     parse_spec,
@@ -140,6 +141,61 @@ def test_review_response_shape() -> None:
     denied = review_response("u2", Denial("spec.x", "no"))
     assert denied["response"]["allowed"] is False
     assert denied["response"]["status"]["message"] == "spec.x: no"
+
+
+def test_review_response_carries_warnings() -> None:
+    answer = review_response("u3", None, ["careful"])
+    assert answer["response"] == {"uid": "u3", "allowed": True, "warnings": ["careful"]}
+
+
+@pytest.mark.parametrize(
+    ("policy", "learning_rate", "warned"),
+    [
+        ({"model": "hf:/models/smollm2"}, 1e-3, True),  # the tiny model's rate, full FT
+        ({"model": "hf:/models/smollm2"}, 1e-4, False),  # at the limit
+        ({"model": "hf:/models/smollm2"}, 2e-5, False),
+        ({"model": "hf:/models/smollm2", "lora": {}}, 5e-4, False),  # LoRA tolerates more
+        ({"model": "hf:/models/smollm2", "lora": {"rank": 8}}, 2e-3, True),
+        ({"model": "builtin:tiny"}, 1e-2, False),  # random init: no pretrained weights to wreck
+    ],
+)
+def test_a_learning_rate_too_high_for_a_pretrained_model_is_a_warning(
+    policy: dict[str, Any], learning_rate: float, warned: bool
+) -> None:
+    spec = _spec(policy=policy, config={"learningRate": learning_rate})
+    warnings = admission_warnings(spec)
+    assert bool(warnings) is warned
+    if warned:
+        assert warnings[0].startswith(f"spec.config.learningRate {learning_rate:g} is above")
+    assert check_policy(spec) is None  # a warning, never a denial
+
+
+@pytest.mark.parametrize(
+    ("policy", "expected"),
+    [
+        ({"model": "builtin:tiny", "lora": {}}, "policy.lora needs an hf: policy"),
+        ({"model": "builtin:tiny", "chatTemplate": "on"}, "has no chat template"),
+        ({"model": "builtin:tiny", "systemPrompt": "Be brief."}, "needs a chat template"),
+        (
+            {"model": "hf:/m", "lora": {}, "warmStartSteps": 5},
+            "policy.warmStartSteps needs full fine-tuning",
+        ),
+    ],
+)
+def test_policy_fields_that_cannot_work_together_are_denied(
+    policy: dict[str, Any], expected: str
+) -> None:
+    denial = check_policy(_spec(policy=policy))
+    assert denial is not None
+    assert denial.field == "spec.policy"
+    assert expected in denial.message
+
+
+def test_lora_defaults_adapt_every_linear_layer() -> None:
+    lora = _spec(policy={"model": "hf:/m", "lora": {}}).policy.lora
+    assert lora is not None
+    assert (lora.rank, lora.alpha, lora.dropout) == (16, 32.0, 0.0)
+    assert lora.target_modules == ["all-linear"]
 
 
 def test_webhook_configuration_url_and_service() -> None:
