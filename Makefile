@@ -95,6 +95,10 @@ bench: venv controlplane ## Run every benchmark; one JSON result each under benc
 	done
 	@$(PY) bench/gen_docs.py --summary
 
+.PHONY: soak
+soak: venv controlplane ## ~30 real TrainingJobs with trainer SIGKILLs, operator and apiserver restarts (bench/results/soak.json)
+	$(PY) bench/soak.py
+
 .PHONY: bench-docs
 bench-docs: venv ## Publish bench/results/*.json to bench/published/ and regenerate docs/benchmarks.md
 	$(PY) bench/gen_docs.py --publish

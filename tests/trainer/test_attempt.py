@@ -133,3 +133,36 @@ def test_sigkill_then_a_retry_with_an_empty_checkpoint_directory_keeps_the_budge
     # B's own spend is on top of A's: the budget was not spent twice.
     assert Decimal(reports_b[0]["costUsd"]) >= Decimal(last_a["costUsd"])
     assert json.loads((tmp_path / "termination-log").read_text())["state"] == "budget_exhausted"
+
+
+def test_waiting_for_an_operator_that_never_answers_stops_within_the_budget(
+    tmp_path: Path,
+) -> None:
+    """Waiting is compute: a pod whose operator is away used to retry for ever, charging
+    every second; now it ends BudgetExhausted before the wait could cross the budget."""
+    write_inputs(
+        tmp_path,
+        make_spec({"nIterations": 2, "maxBudgetUsd": "3.00"}, pricing={"computeUsdPerHour": "360"}),
+    )
+    recorded = Recorded(fail_attempts=10**6)  # ten cents a second, an operator always 503
+    with progress_server(recorded) as url:
+        started = time.monotonic()
+        result = subprocess.run(
+            _args(tmp_path, url, tmp_path / "ckpt"),
+            env=cli_env(POD_NAME="pod-b"),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        wall = time.monotonic() - started
+    assert result.returncode == EXIT_OK, result.stderr
+    events = [line["event"] for line in json_lines(result.stdout)]
+    assert "start" not in events  # never trained without the operator's answer
+    assert "budget_spent_waiting_for_the_operator" in events
+    summary = json.loads((tmp_path / "termination-log").read_text())
+    assert summary["state"] == "budget_exhausted"
+    assert summary["reason"] == "BudgetExhausted"
+    assert Decimal(summary["costUsd"]) <= Decimal("3.00")
+    assert recorded.attempts_seen >= 1
+    assert wall < 30  # 3.00 USD at 0.10 USD/s

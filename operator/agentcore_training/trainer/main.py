@@ -13,7 +13,8 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from decimal import Decimal
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -21,16 +22,23 @@ from typing import TYPE_CHECKING
 from agentcore_training.api.contract import (
     ENV_OMP_NUM_THREADS,
     EXIT_INTERRUPTED,
+    EXIT_OK,
     EXIT_RUNTIME_FAILURE,
     AttemptRequest,
     ProgressState,
     TerminationSummary,
 )
-from agentcore_training.trainer.config import parse_options, termination_log_path
+from agentcore_training.trainer.config import TrainerOptions, parse_options, termination_log_path
 from agentcore_training.trainer.errors import BadInputError, TrainerError
 from agentcore_training.trainer.inputs import prepare_inputs
 from agentcore_training.trainer.jsonlog import log
-from agentcore_training.trainer.progress import NullSink, ProgressPusher, ProgressSink
+from agentcore_training.trainer.ledger import Prices, Usage, price, seconds_decimal
+from agentcore_training.trainer.progress import (
+    NullSink,
+    ProgressPusher,
+    ProgressSink,
+    WaitedOutTheBudget,
+)
 
 if TYPE_CHECKING:
     from agentcore_training.trainer.loop import RunResult
@@ -58,6 +66,41 @@ def result_summary(result: RunResult) -> TerminationSummary:
     """The summary of a run that ended (completed, out of budget, cancelled, interrupted)."""
     return TerminationSummary.of_report(
         result.report, reason=result.reason, exit_code=result.exit_code
+    )
+
+
+def _own_spend(options: TrainerOptions, clock_start: float, extra_s: float = 0.0) -> Decimal:
+    """What this process has cost since it started (plus `extra_s`): its time, at the
+    run's compute price; nothing else is spent before training."""
+    seconds = seconds_decimal(time.monotonic() - clock_start + extra_s)
+    return price(Usage(seconds=seconds), Prices.from_spec(options.spec.pricing)).total
+
+
+def _affordable(options: TrainerOptions, clock_start: float) -> Callable[[float], bool]:
+    """Whether waiting `seconds` more for the operator keeps this pod within the budget."""
+    budget = options.spec.config.max_budget_usd
+    return lambda seconds: _own_spend(options, clock_start, seconds) <= budget
+
+
+def waited_out_summary(
+    options: TrainerOptions, clock_start: float, waited: WaitedOutTheBudget
+) -> TerminationSummary:
+    """The end of a pod that waited for the operator until more waiting could cross the
+    budget: BudgetExhausted with its own spend (what earlier pods spent is on the status)."""
+    spent = _own_spend(options, clock_start)
+    budget = options.spec.config.max_budget_usd
+    return TerminationSummary(
+        state=ProgressState.BUDGET_EXHAUSTED,
+        reason="BudgetExhausted",
+        exit_code=EXIT_OK,
+        job_id=options.job_id,
+        pod_name=options.pod_name,
+        cost_usd=spent,
+        budget_usd=budget,
+        message=(
+            f"budget exhausted waiting for the operator's attempt answer ({waited}): this pod "
+            f"spent {spent} USD of {budget} waiting, and the next wait could cross the budget"
+        ),
     )
 
 
@@ -122,9 +165,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         attempt = None
         if isinstance(sink, ProgressPusher):
             # The operator is the ledger of record: learn what was spent before spending.
-            attempt = sink.attempt(
-                AttemptRequest(job_id=options.job_id, pod_name=options.pod_name), stop
-            )
+            request = AttemptRequest(job_id=options.job_id, pod_name=options.pod_name)
+            try:
+                attempt = sink.attempt(request, stop, _affordable(options, clock_start))
+            except WaitedOutTheBudget as waited:
+                summary = waited_out_summary(options, clock_start, waited)
+                log("warning", "budget_spent_waiting_for_the_operator", message=summary.message)
+                _write_termination(termination, summary)
+                return EXIT_OK
             if attempt is None:
                 log("warning", "interrupted_before_the_attempt_handshake")
                 return EXIT_INTERRUPTED

@@ -15,6 +15,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -32,6 +33,14 @@ from agentcore_training.trainer.jsonlog import log
 REQUEST_TIMEOUT_S = 10.0
 BACKOFF_START_S = 0.5
 BACKOFF_MAX_S = 15.0
+
+
+class WaitedOutTheBudget(Exception):  # noqa: N818 - an ending, not an error
+    """Waiting longer for the operator's answer could cross the budget: end the run."""
+
+    def __init__(self, tries: int) -> None:
+        super().__init__(f"no answer from the operator after {tries} tries")
+        self.tries = tries
 
 
 class ProgressSink(Protocol):
@@ -145,12 +154,19 @@ class ProgressPusher:
                     self._wake.wait(timeout=backoff)
             backoff = min(backoff * 2, BACKOFF_MAX_S)
 
-    def attempt(self, request: AttemptRequest, stop: threading.Event) -> AttemptAnswer | None:
+    def attempt(
+        self,
+        request: AttemptRequest,
+        stop: threading.Event,
+        affordable: Callable[[float], bool] | None = None,
+    ) -> AttemptAnswer | None:
         """The attempt handshake: ask the operator what the run has spent and reached.
 
-        Retries with exponential backoff (0.5 s doubling to 15 s) for as long as it takes,
-        logging each failure: a trainer never trains while this is unknown. Returns None
-        only when `stop` is set (SIGTERM) before an answer came.
+        Retries with exponential backoff (0.5 s doubling to 15 s), logging each failure: a
+        trainer never trains while this is unknown. Waiting is compute too: before each wait
+        `affordable(seconds)` says whether the wait and the next try still fit the budget;
+        when not, it raises WaitedOutTheBudget (an operator away for hours must not burn a
+        GPU's budget). Returns None only when `stop` is set (SIGTERM) before an answer came.
         """
         url = self.url.rstrip("/") + ATTEMPT_PATH_SUFFIX
         body = json.dumps(request.to_wire()).encode()
@@ -176,6 +192,8 @@ class ProgressPusher:
                     retryInSeconds=backoff,
                     error=str(error)[:300],
                 )
+                if affordable is not None and not affordable(backoff + REQUEST_TIMEOUT_S):
+                    raise WaitedOutTheBudget(tries) from error
                 stop.wait(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX_S)
                 continue
