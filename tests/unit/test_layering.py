@@ -26,6 +26,7 @@ PURE_MODULES = (
     "controller.budget_alerts",
     "controller.conditions",
     "controller.jobs",
+    "controller.objects",
     "controller.phase",
     "controller.progress",
     "controller.settings",

@@ -28,7 +28,8 @@ from agentcore_training.controller import conditions as cond
 from agentcore_training.controller import watchdog
 from agentcore_training.controller.budget_alerts import budget_alert, event_reason
 from agentcore_training.controller.evaluation import improved_condition
-from agentcore_training.controller.jobs import TRAINER_CONTAINER, job_name
+from agentcore_training.controller.jobs import job_name
+from agentcore_training.controller.objects import job_condition, latest_terminated, running_since
 from agentcore_training.controller.progress import parse_summary, report_status, summary_text
 
 TRUE, FALSE = ConditionStatus.TRUE, ConditionStatus.FALSE
@@ -62,37 +63,6 @@ class Plan:
 def _whole_second(moment: datetime) -> datetime:
     """A timestamp as the status carries it: UTC, whole seconds."""
     return moment.astimezone(UTC).replace(microsecond=0)
-
-
-def _job_condition(job: dict[str, Any], type_: str) -> dict[str, Any] | None:
-    for condition in job.get("status", {}).get("conditions", []) or []:
-        if condition.get("type") == type_ and condition.get("status") == "True":
-            return dict(condition)
-    return None
-
-
-def _trainer_state(pod: dict[str, Any]) -> dict[str, Any]:
-    for status in pod.get("status", {}).get("containerStatuses", []) or []:
-        if status.get("name") == TRAINER_CONTAINER:
-            return dict(status.get("state", {}) or {})
-    return {}
-
-
-def _latest_terminated(pods: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
-    """The terminated state of the most recently finished trainer container."""
-    finished = [_trainer_state(p)["terminated"] for p in pods if "terminated" in _trainer_state(p)]
-    if not finished:
-        return None
-    latest: dict[str, Any] = max(finished, key=lambda t: str(t.get("finishedAt") or ""))
-    return latest
-
-
-def _running_since(pods: Sequence[dict[str, Any]]) -> str | None:
-    for pod in pods:
-        running = _trainer_state(pod).get("running")
-        if pod.get("status", {}).get("phase") == "Running" and running is not None:
-            return str(running.get("startedAt") or "") or None
-    return None
 
 
 class _Status:
@@ -202,14 +172,14 @@ def _plan_cancel(
         requested_at = requested.last_transition_time
     job_running = (
         job is not None
-        and _job_condition(job, "Complete") is None
+        and job_condition(job, "Complete") is None
         and any(p.get("status", {}).get("phase") == "Running" for p in pods)
     )
     remaining = (requested_at + timedelta(seconds=grace) - s.now).total_seconds()
     if job_running and remaining > 0:
         patch, events = s.result()
         return Plan(status=patch, events=events, requeue_after=remaining)
-    terminated = _latest_terminated(pods)
+    terminated = latest_terminated(pods)
     s.finish(parse_summary(terminated.get("message")) if terminated else None)
     s.condition(ConditionType.RUNNING, FALSE, "Cancelled", "the run was cancelled")
     s.condition(ConditionType.CANCELLED, TRUE, "Cancelled", "spec.cancel was set to true")
@@ -221,9 +191,9 @@ def _plan_cancel(
 
 def _plan_finished_job(job: dict[str, Any], pods: Sequence[dict[str, Any]], s: _Status) -> bool:
     """Fold a finished Job into the status; False while the Job still runs."""
-    terminated = _latest_terminated(pods)
+    terminated = latest_terminated(pods)
     summary = parse_summary(terminated.get("message")) if terminated else None
-    if _job_condition(job, "Complete") is not None:
+    if job_condition(job, "Complete") is not None:
         s.finish(summary)
         s.condition(ConditionType.RUNNING, FALSE, "TrainerExited", "the trainer exited")
         if summary is not None and summary.state == ProgressState.BUDGET_EXHAUSTED:
@@ -260,7 +230,7 @@ def _plan_finished_job(job: dict[str, Any], pods: Sequence[dict[str, Any]], s: _
             s.condition(ConditionType.COMPLETED, TRUE, "TrainingCompleted", message)
             s.phase(Phase.COMPLETED, "TrainingCompleted", message)
         return True
-    failed = _job_condition(job, "Failed")
+    failed = job_condition(job, "Failed")
     if failed is not None:
         s.finish(summary)
         reason = str(failed.get("reason") or "JobFailed")
@@ -325,7 +295,7 @@ def plan(
         s.set(job_name=job["metadata"]["name"])
     if not _plan_finished_job(job, pods, s):
         _plan_suspend(tj, job, s, plan_)
-        started = _running_since(pods)
+        started = running_since(pods)
         if started is not None and not job.get("spec", {}).get("suspend"):
             if tj.status.start_time is None:
                 s.set(start_time=started)

@@ -13,15 +13,18 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from agentcore_training import labels
 from agentcore_training.api.resource import API_VERSION, PLURAL, TrainingJob
 from agentcore_training.api.status import TrainingJobStatus
 from agentcore_training.controller import job_metrics, metrics
 from agentcore_training.controller.jobs import JobSettings, build_job
+from agentcore_training.controller.objects import lacks_summary_pod
 from agentcore_training.controller.phase import Event, Plan, plan
 from agentcore_training.controller.state import ClusterState
 from agentcore_training.kube.client import ApiError, KubeClient, path_for
 from agentcore_training.kube.events import record_event
-from agentcore_training.kube.pods import delete_pod
+from agentcore_training.kube.pods import delete_pod, pods_path
+from agentcore_training.kube.watch import items_of
 
 log = logging.getLogger(__name__)
 
@@ -133,15 +136,27 @@ class Reconciler:
         job = self._state.jobs.get(uid)
         if job is None and trainingjob.status.job_name:
             job = await self._get_job(trainingjob.namespace, trainingjob.status.job_name)
+        pods = self._state.pods_of(uid)
+        if lacks_summary_pod(job, pods):
+            pods = await self._read_pods(trainingjob.namespace, uid)
         result = plan(
             trainingjob,
             job,
-            self._state.pods_of(uid),
+            pods,
             now=datetime.now(UTC),
             cancel_grace_seconds=self._grace,
             watching_since=self._watching_since,
         )
         await self._carry_out(trainingjob, body, result)
+
+    async def _read_pods(self, namespace: str, uid: str) -> list[dict[str, Any]]:
+        """The job's trainer pods as the apiserver has them now (into the view as well)."""
+        answer = await self._client.get(
+            pods_path(namespace), labelSelector=f"{labels.JOB_ID}={uid}"
+        )
+        for pod in items_of(answer):
+            self._state.put_pod(pod)
+        return self._state.pods_of(uid)
 
     async def _get_job(self, namespace: str, name: str) -> dict[str, Any] | None:
         return await self._client.get_or_none(
