@@ -3,6 +3,7 @@ first, evaluations are on the ledger, and the best checkpoint is the best evalua
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -88,3 +89,27 @@ def test_a_resumed_run_keeps_its_baseline(tmp_path: Path) -> None:
     again = run_training(options_for(tmp_path, spec, _queries(125)))
     assert again.report.evaluation is not None
     assert again.report.evaluation.baseline == baseline
+
+
+def test_evaluation_queries_of_their_own_are_what_is_evaluated(tmp_path: Path) -> None:
+    """spec.evaluation.queries: every training query is trained on, and the evaluations score
+    the evaluation file's queries (20 of them, none of which is in the training file)."""
+    spec = make_spec({"nIterations": 4, "checkpointInterval": 100, "seed": 2})
+    spec["evaluation"] = {"queries": {"configMapRef": {"name": "eval-q"}}, "interval": 2}
+    own = _queries(115)[100:]  # "a+b+1=": not in the training file
+    eval_file = tmp_path / "eval.jsonl"
+    eval_file.write_text("".join(json.dumps(q) + "\n" for q in own))
+    result = run_training(
+        options_for(tmp_path, spec, addition_queries(100), eval_queries_file=eval_file)
+    )
+    assert result.state is ProgressState.COMPLETED
+    evaluation = result.report.evaluation
+    assert evaluation is not None
+    assert evaluation.held_out_queries == 15
+    assert evaluation.history is not None
+    assert evaluation.history.iterations == [0, 2, 4]
+    assert evaluation.latest is not None
+    assert evaluation.latest.queries_evaluated == 15
+    # 4 iterations x 4 queries draw 16 of the first epoch over all 100: none was held out.
+    assert len(result.sampled) == 16
+    assert result.sampled <= set(range(100))

@@ -120,3 +120,27 @@ def test_termination_summary_fits_in_4_kib() -> None:
     data = summary.to_message()
     assert len(data) <= 4096
     assert json.loads(data)["state"] == "failed"
+
+
+def test_evaluation_queries_from_the_flag_or_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agentcore_training.trainer.inputs import prepare_inputs
+
+    spec = make_spec()
+    spec["evaluation"] = {"queries": {"configMapRef": {"name": "eval-q"}}}
+    spec_path, queries_path = write_inputs(tmp_path, spec)
+    own = tmp_path / "eval.jsonl"
+    own.write_text('{"query": "12+13=", "expected_outcome": {"answer": "25"}}\n')
+    base = ["--spec", str(spec_path), "--queries", str(queries_path), "--checkpoint-dir", "c"]
+    with pytest.raises(BadInputError, match="AGENTCORE_EVAL_QUERIES_FILE"):
+        prepare_inputs(parse_options(base))
+    flagged = prepare_inputs(parse_options([*base, "--eval-queries", str(own)]))
+    assert [q.query for q in flagged.held_out.queries] == ["12+13="]
+    assert flagged.held_out.train_indices == tuple(range(100))  # nothing held out of the file
+    assert flagged.held_out.source == "evaluation queries"
+    monkeypatch.setenv("AGENTCORE_EVAL_QUERIES_FILE", str(own))
+    assert parse_options(base).eval_queries_file == own
+    monkeypatch.setenv("AGENTCORE_EVAL_QUERIES_FILE", str(tmp_path / "missing.jsonl"))
+    with pytest.raises(BadInputError, match="cannot read queries file"):
+        prepare_inputs(parse_options(base))

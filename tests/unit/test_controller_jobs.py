@@ -155,3 +155,46 @@ def test_pvc_queries_are_mounted_read_only() -> None:
     volumes = {v["name"]: v for v in job["spec"]["template"]["spec"]["volumes"]}
     assert volumes["queries"]["persistentVolumeClaim"] == {"claimName": "data", "readOnly": True}
     assert _env(job)["AGENTCORE_QUERIES_FILE"] == "/var/run/agentcore/queries/a/q.jsonl"
+
+
+@pytest.mark.parametrize(
+    ("source", "volume_key", "volume", "file"),
+    [
+        (
+            {"configMapRef": {"name": "eval-q"}},
+            "configMap",
+            {
+                "name": "eval-q",
+                "items": [{"key": "queries.jsonl", "path": "queries.jsonl"}],
+                "defaultMode": 0o444,
+            },
+            "/var/run/agentcore/eval-queries/queries.jsonl",
+        ),
+        (
+            {"persistentVolumeClaim": {"claimName": "data", "path": "eval/q.jsonl"}},
+            "persistentVolumeClaim",
+            {"claimName": "data", "readOnly": True},
+            "/var/run/agentcore/eval-queries/eval/q.jsonl",
+        ),
+    ],
+)
+def test_evaluation_queries_of_their_own_are_mounted_and_named(
+    source: dict[str, Any], volume_key: str, volume: dict[str, Any], file: str
+) -> None:
+    job = build_job(_tj(evaluation={"queries": source}), SETTINGS)
+    volumes = {v["name"]: v for v in job["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["eval-queries"][volume_key] == volume
+    assert volumes["queries"]["configMap"]["name"] == "q"  # the training queries unchanged
+    mounts = {m["name"]: m for m in _container(job)["volumeMounts"]}
+    assert mounts["eval-queries"] == {
+        "name": "eval-queries",
+        "mountPath": "/var/run/agentcore/eval-queries",
+        "readOnly": True,
+    }
+    assert _env(job)["AGENTCORE_EVAL_QUERIES_FILE"] == file
+
+
+def test_no_evaluation_queries_no_volume_and_no_variable() -> None:
+    job = build_job(_tj(), SETTINGS)
+    assert "eval-queries" not in {v["name"] for v in job["spec"]["template"]["spec"]["volumes"]}
+    assert "AGENTCORE_EVAL_QUERIES_FILE" not in _env(job)

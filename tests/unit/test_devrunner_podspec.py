@@ -423,3 +423,43 @@ def test_host_paths_below_a_mount_path_stay_the_hosts() -> None:
         == "/tmp/checkout/.venv/bin/python"
     )
     assert translate_path("/tmp/new-file", path_map, on_host.__contains__) == "/sb/tmp/new-file"
+
+
+def test_a_trainer_pod_with_evaluation_queries_gets_both_files() -> None:
+    """The dev runner follows the Job's volumes: the evaluation queries' ConfigMap is written
+    into the sandbox and AGENTCORE_EVAL_QUERIES_FILE points at it."""
+    from agentcore_training.api.resource import TrainingJob
+    from agentcore_training.controller.jobs import JobSettings, build_job
+
+    trainingjob = TrainingJob.model_validate(
+        {
+            "metadata": {"name": "tj", "namespace": "ns", "uid": POD["metadata"]["uid"]},
+            "spec": {
+                "agentId": "bot",
+                "queries": {"configMapRef": {"name": "train-q"}},
+                "evaluation": {"queries": {"configMapRef": {"name": "eval-q", "key": "e.jsonl"}}},
+            },
+        }
+    )
+    settings = JobSettings(
+        progress_url="https://op:8443/progress",
+        progress_ca_pem="",
+        service_account="default",
+        command=("agentcore-trainer",),
+        termination_grace_seconds=5,
+    )
+    template = build_job(trainingjob, settings)["spec"]["template"]
+    pod = {"metadata": {**POD["metadata"], **template["metadata"]}, "spec": template["spec"]}
+    assert needs_of(pod).config_maps == {"train-q": False, "eval-q": False}
+    fetched = Fetched(
+        config_maps={
+            "train-q": {"data": {"queries.jsonl": "train\n"}},
+            "eval-q": {"data": {"e.jsonl": "eval\n"}},
+        },
+        tokens={TokenKey(labels.PROGRESS_TOKEN_AUDIENCE, 3600): "t"},
+    )
+    plan = _plan(pod, fetched)
+    eval_file = SANDBOX / "volumes/eval-queries/e.jsonl"
+    assert plan.env["AGENTCORE_EVAL_QUERIES_FILE"] == str(eval_file)
+    assert plan.env["AGENTCORE_QUERIES_FILE"] == str(SANDBOX / "volumes/queries/queries.jsonl")
+    assert {f.path: f.content for f in plan.files}[eval_file] == b"eval\n"

@@ -12,6 +12,7 @@ from agentcore_training.api.spec import TrainingJobSpec
 from agentcore_training.webhook.admission import (
     Denial,
     admission_warnings,
+    check_evaluation_queries,
     check_policy,
     check_queries,
     parse_spec,
@@ -214,3 +215,45 @@ def test_webhook_configuration_url_and_service() -> None:
     }
     with pytest.raises(ValueError, match="exactly one"):
         build_webhook_configuration("w", "PEM")
+
+
+def _eval_check(data: dict[str, str] | None, **evaluation: Any) -> Denial | None:
+    spec = _spec(evaluation={"queries": {"configMapRef": {"name": "eval-q"}}, **evaluation})
+    return check_evaluation_queries(spec, "team-a", None if data is None else {"data": data})
+
+
+def test_evaluation_queries_in_a_configmap_are_checked_like_the_training_ones() -> None:
+    assert _eval_check({"queries.jsonl": _lines(20)}) is None  # any number from 1
+    missing = _eval_check(None)
+    assert missing is not None
+    assert str(missing) == (
+        'spec.evaluation.queries.configMapRef: ConfigMap "eval-q" not found in namespace "team-a"'
+    )
+    no_key = _eval_check({"other": _lines(3)})
+    assert no_key is not None
+    assert no_key.field == "spec.evaluation.queries.configMapRef.key"
+    bad = _eval_check({"queries.jsonl": "not json\n"})
+    assert bad is not None
+    assert bad.field == "spec.evaluation.queries.configMapRef"
+    assert "line 1 is not valid JSON" in bad.message
+    unscorable = _eval_check({"queries.jsonl": _lines(3, {"result": "x"})})
+    assert unscorable is not None
+    assert unscorable.field == "spec.reward"
+    assert unscorable.message.startswith("the evaluation queries: ")
+    # Without evaluation queries of their own, or on a PVC: nothing to look up here.
+    assert check_evaluation_queries(_spec(), "team-a", None) is None
+    on_pvc = _spec(
+        evaluation={"queries": {"persistentVolumeClaim": {"claimName": "d", "path": "e.jsonl"}}}
+    )
+    assert check_evaluation_queries(on_pvc, "team-a", None) is None
+
+
+def test_with_evaluation_queries_100_training_queries_are_enough() -> None:
+    # No split: every training query is trained on.
+    assert (
+        _check(
+            {"queries.jsonl": _lines(100)},
+            evaluation={"queries": {"configMapRef": {"name": "eval-q"}}},
+        )
+        is None
+    )

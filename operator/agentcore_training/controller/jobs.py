@@ -10,6 +10,7 @@ from typing import Any
 from agentcore_training import labels
 from agentcore_training.api.contract import (
     ENV_CHECKPOINT_DIR,
+    ENV_EVAL_QUERIES_FILE,
     ENV_JOB_ID,
     ENV_OMP_NUM_THREADS,
     ENV_POD_NAME,
@@ -23,10 +24,12 @@ from agentcore_training.api.contract import (
     EXIT_BAD_INPUT,
     TERMINATION_LOG,
 )
+from agentcore_training.api.queries import QueriesSource
 from agentcore_training.api.resource import API_VERSION, KIND, TrainingJob
 
 TRAINER_CONTAINER = "trainer"
 QUERIES_DIR = "/var/run/agentcore/queries"
+EVAL_QUERIES_DIR = "/var/run/agentcore/eval-queries"
 TOKEN_DIR = "/var/run/agentcore/token"  # noqa: S105 - a path, not a secret
 TOKEN_FILE = "token"  # noqa: S105 - a file name, not a secret
 CHECKPOINT_DIR = "/var/lib/agentcore/checkpoints"
@@ -79,26 +82,28 @@ def owner_reference(trainingjob: TrainingJob) -> dict[str, Any]:
     }
 
 
-def _queries_volume_and_path(trainingjob: TrainingJob) -> tuple[dict[str, Any], str]:
-    queries = trainingjob.spec.queries
+def _queries_volume_and_path(
+    queries: QueriesSource, name: str, directory: str
+) -> tuple[dict[str, Any], str]:
+    """Volume `name` of a queries source and the file's path once mounted at `directory`."""
     if queries.config_map_ref is not None:
         ref = queries.config_map_ref
         volume = {
-            "name": "queries",
+            "name": name,
             "configMap": {
                 "name": ref.name,
                 "items": [{"key": ref.key, "path": ref.key}],
                 "defaultMode": 0o444,
             },
         }
-        return volume, f"{QUERIES_DIR}/{ref.key}"
+        return volume, f"{directory}/{ref.key}"
     claim = queries.persistent_volume_claim
     assert claim is not None  # the model guarantees exactly one source
     volume = {
-        "name": "queries",
+        "name": name,
         "persistentVolumeClaim": {"claimName": claim.claim_name, "readOnly": True},
     }
-    return volume, f"{QUERIES_DIR}/{claim.path}"
+    return volume, f"{directory}/{claim.path}"
 
 
 def _checkpoint_volume(trainingjob: TrainingJob) -> tuple[dict[str, Any], str | None]:
@@ -112,7 +117,10 @@ def _checkpoint_volume(trainingjob: TrainingJob) -> tuple[dict[str, Any], str | 
 
 
 def _env(
-    trainingjob: TrainingJob, settings: JobSettings, queries_file: str
+    trainingjob: TrainingJob,
+    settings: JobSettings,
+    queries_file: str,
+    eval_queries_file: str | None,
 ) -> list[dict[str, Any]]:
     spec_json = json.dumps(trainingjob.spec.to_wire(), separators=(",", ":"), sort_keys=True)
     cpu = trainingjob.spec.runtime.resources.requests.get("cpu", "1")
@@ -131,6 +139,8 @@ def _env(
         {"name": ENV_OMP_NUM_THREADS, "value": threads},
         {"name": "HOME", "value": TMP_DIR},
     ]
+    if eval_queries_file is not None:
+        env.append({"name": ENV_EVAL_QUERIES_FILE, "value": eval_queries_file})
     if settings.progress_ca_pem:
         env.append({"name": ENV_PROGRESS_CA_PEM, "value": settings.progress_ca_pem})
     return env
@@ -152,7 +162,18 @@ def _security_context() -> dict[str, Any]:
 def build_job(trainingjob: TrainingJob, settings: JobSettings) -> dict[str, Any]:
     """The batch/v1 Job for a TrainingJob. Deterministic: the same inputs, the same Job."""
     runtime = trainingjob.spec.runtime
-    queries_volume, queries_file = _queries_volume_and_path(trainingjob)
+    queries_volume, queries_file = _queries_volume_and_path(
+        trainingjob.spec.queries, "queries", QUERIES_DIR
+    )
+    volumes = [queries_volume]
+    mounts = [{"name": "queries", "mountPath": QUERIES_DIR, "readOnly": True}]
+    eval_queries_file = None
+    if (eval_queries := trainingjob.spec.evaluation.queries) is not None:
+        eval_volume, eval_queries_file = _queries_volume_and_path(
+            eval_queries, "eval-queries", EVAL_QUERIES_DIR
+        )
+        volumes.append(eval_volume)
+        mounts.append({"name": "eval-queries", "mountPath": EVAL_QUERIES_DIR, "readOnly": True})
     checkpoint_volume, checkpoint_sub_path = _checkpoint_volume(trainingjob)
     checkpoint_mount: dict[str, Any] = {"name": "checkpoints", "mountPath": CHECKPOINT_DIR}
     if checkpoint_sub_path is not None:
@@ -167,13 +188,13 @@ def build_job(trainingjob: TrainingJob, settings: JobSettings) -> dict[str, Any]
         "image": runtime.image,
         "imagePullPolicy": "IfNotPresent",
         "command": list(settings.command),
-        "env": _env(trainingjob, settings, queries_file),
+        "env": _env(trainingjob, settings, queries_file, eval_queries_file),
         "resources": {
             "requests": dict(runtime.resources.requests),
             "limits": dict(runtime.resources.limits),
         },
         "volumeMounts": [
-            {"name": "queries", "mountPath": QUERIES_DIR, "readOnly": True},
+            *mounts,
             {"name": "token", "mountPath": TOKEN_DIR, "readOnly": True},
             checkpoint_mount,
             {"name": "tmp", "mountPath": TMP_DIR},
@@ -213,7 +234,7 @@ def build_job(trainingjob: TrainingJob, settings: JobSettings) -> dict[str, Any]
         },
         "containers": [container],
         "volumes": [
-            queries_volume,
+            *volumes,
             token_volume,
             checkpoint_volume,
             {"name": "tmp", "emptyDir": {}},

@@ -47,6 +47,7 @@ from agentcore_training.ttlcache import TTLCache
 from agentcore_training.webhook.admission import (
     Denial,
     admission_warnings,
+    check_evaluation_queries,
     check_policy,
     check_queries,
     parse_spec,
@@ -316,13 +317,24 @@ async def _judge(
     if isinstance(spec, Denial):
         return spec
     denial = check_policy(spec)
-    if denial is not None or spec.queries.config_map_ref is None:
+    if denial is not None:
         return denial
-    name = spec.queries.config_map_ref.name
+    if spec.queries.config_map_ref is not None:
+        name = spec.queries.config_map_ref.name
+        configmap = await client.get_or_none(
+            path_for("v1", "configmaps", namespace=namespace, name=name)
+        )
+        denial = check_queries(spec, namespace, configmap, min_queries=min_queries)
+        if denial is not None:
+            return denial
+    evaluation = spec.evaluation.queries
+    if evaluation is None or evaluation.config_map_ref is None:
+        return None
+    name = evaluation.config_map_ref.name
     configmap = await client.get_or_none(
         path_for("v1", "configmaps", namespace=namespace, name=name)
     )
-    return check_queries(spec, namespace, configmap, min_queries=min_queries)
+    return check_evaluation_queries(spec, namespace, configmap)
 
 
 async def handle_health(_: web.Request) -> web.Response:

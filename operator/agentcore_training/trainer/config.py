@@ -24,6 +24,7 @@ class TrainerOptions:
     spec: TrainingJobSpec
     queries_file: Path
     checkpoint_dir: Path
+    eval_queries_file: Path | None = None
     progress_url: str | None = None
     token_file: Path | None = None
     ca_file: Path | None = None

@@ -59,15 +59,15 @@ class HeldOutSet:
 def held_out_set(
     evaluation: EvaluationSpec, queries: Sequence[Query], own: Sequence[Query] | None, seed: int
 ) -> HeldOutSet:
-    """Split the training file (or keep it whole when the evaluation has queries of its own)."""
-    if evaluation.queries is not None:
-        if own is None:
-            raise BadInputError(
-                "spec.evaluation.queries is not read by this trainer yet: hold queries out "
-                f"with spec.evaluation.heldOutFraction instead ({ENV_EVAL_QUERIES_FILE} "
-                "is reserved for them)"
-            )
+    """Split the training file, or keep it whole when the evaluation has queries of its own
+    (`own`: the file of spec.evaluation.queries, which the Job mounts and names)."""
+    if own is not None:
         return HeldOutSet(tuple(range(len(queries))), list(own), "evaluation queries")
+    if evaluation.queries is not None:
+        raise BadInputError(
+            "spec.evaluation.queries is set but no evaluation queries file was given: set "
+            f"{ENV_EVAL_QUERIES_FILE} (the operator's Job does) or pass --eval-queries FILE"
+        )
     split = split_queries(len(queries), evaluation.held_out_count(len(queries)), seed)
     if not split.train:
         raise BadInputError(f"spec.evaluation.heldOutFraction leaves no query of {len(queries)}")

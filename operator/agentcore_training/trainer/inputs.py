@@ -47,7 +47,7 @@ class Inputs:
 
 def prepare_inputs(options: TrainerOptions) -> Inputs:
     queries = load_queries(options.queries_file)
-    own = None  # evaluation queries of their own are not mounted into the pod yet
+    own = None if options.eval_queries_file is None else load_queries(options.eval_queries_file)
     held_out = held_out_set(options.spec.evaluation, queries, own, options.spec.config.seed)
     reward = build_reward(options.spec.reward, [*queries, *(own or [])])
     check_policy_source(options.spec.policy)

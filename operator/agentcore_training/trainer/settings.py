@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agentcore_training.api.contract import (
     ENV_CHECKPOINT_DIR,
+    ENV_EVAL_QUERIES_FILE,
     ENV_INNER_EPOCHS,
     ENV_JOB_ID,
     ENV_MICRO_BATCH_SIZE,
@@ -59,6 +60,12 @@ class TrainerSettings(BaseSettings):
         default=None,
         validation_alias=ENV_QUERIES_FILE,
         description="Queries, JSON lines or a JSON list.",
+    )
+    eval_queries_file: Path | None = Field(
+        default=None,
+        validation_alias=ENV_EVAL_QUERIES_FILE,
+        description="The evaluation's own queries (the Job sets it from spec.evaluation.queries); "
+        "given, every query of the queries file is trained on.",
     )
     checkpoint_dir: Path | None = Field(
         default=None, validation_alias=ENV_CHECKPOINT_DIR, description="Checkpoint directory."
@@ -129,6 +136,7 @@ class TrainerSettings(BaseSettings):
 FLAGS: dict[str, str] = {
     "spec_file": "--spec",
     "queries_file": "--queries",
+    "eval_queries_file": "--eval-queries",
     "checkpoint_dir": "--checkpoint-dir",
     "progress_url": "--progress-url",
     "token_file": "--token-file",

@@ -83,6 +83,37 @@ def check_queries(
     return None
 
 
+def check_evaluation_queries(
+    spec: TrainingJobSpec, namespace: str, configmap: Mapping[str, Any] | None
+) -> Denial | None:
+    """Check spec.evaluation.queries when a ConfigMap holds them: it exists, its key parses
+    (any number of queries from 1), and the reward can score them; PVC-held ones are the
+    trainer's to check at start."""
+    source_ref = spec.evaluation.queries
+    ref = source_ref.config_map_ref if source_ref is not None else None
+    if ref is None:
+        return None
+    field = "spec.evaluation.queries.configMapRef"
+    if configmap is None:
+        return Denial(field, f'ConfigMap "{ref.name}" not found in namespace "{namespace}"')
+    data: Mapping[str, str] = configmap.get("data") or {}
+    if ref.key not in data:
+        keys = ", ".join(sorted(data)) or "none"
+        return Denial(
+            f"{field}.key", f'ConfigMap "{ref.name}" has no key "{ref.key}" (keys: {keys})'
+        )
+    try:
+        queries = parse_queries(data[ref.key], f'ConfigMap "{ref.name}" key "{ref.key}"')
+    except BadInputError as error:
+        return Denial(field, str(error))
+    if spec.reward.type != RewardType.PYTHON:
+        try:
+            build_reward(spec.reward, queries)
+        except BadInputError as error:
+            return Denial("spec.reward", f"the evaluation queries: {error}")
+    return None
+
+
 def _check_training_count(
     spec: TrainingJobSpec, count: int, source: str, min_queries: int
 ) -> Denial | None:
