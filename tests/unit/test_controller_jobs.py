@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from agentcore_training import labels
+from agentcore_training.api.contract import ENV_OUTPUT_DIR
 from agentcore_training.api.resource import TrainingJob
 from agentcore_training.controller.jobs import JobSettings, build_job, job_name
 
@@ -134,6 +135,23 @@ def test_runtime_fields_reach_the_job() -> None:
     assert volumes["checkpoints"]["persistentVolumeClaim"]["claimName"] == "ckpt"
     mounts = {m["name"]: m for m in _container(job)["volumeMounts"]}
     assert mounts["checkpoints"]["subPath"] == UID
+
+
+def test_spec_output_mounts_its_claim_read_write_and_names_the_folder() -> None:
+    job = build_job(_tj(output={"claimName": "models", "path": "support-bot/v3"}), SETTINGS)
+    volumes = {v["name"]: v for v in job["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["output"] == {"name": "output", "persistentVolumeClaim": {"claimName": "models"}}
+    mounts = {m["name"]: m for m in _container(job)["volumeMounts"]}
+    # The whole claim, writable: the trainer renames its finished folder into place.
+    assert mounts["output"] == {"name": "output", "mountPath": "/var/lib/agentcore/output"}
+    assert _env(job)[ENV_OUTPUT_DIR] == "/var/lib/agentcore/output/support-bot/v3"
+
+
+def test_without_spec_output_no_volume_and_no_output_dir() -> None:
+    job = build_job(_tj(), SETTINGS)
+    assert "output" not in {v["name"] for v in job["spec"]["template"]["spec"]["volumes"]}
+    assert "output" not in {m["name"] for m in _container(job)["volumeMounts"]}
+    assert ENV_OUTPUT_DIR not in _env(job)
 
 
 @pytest.mark.parametrize("suspend", [True, False])

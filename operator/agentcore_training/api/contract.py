@@ -23,7 +23,7 @@ from pydantic import ConfigDict, Field, ValidationError
 from agentcore_training.api.base import ApiModel
 from agentcore_training.api.evaluation import EvaluationStatus
 from agentcore_training.api.money import Money
-from agentcore_training.api.status import HISTORY_MAX_POINTS, Metrics
+from agentcore_training.api.status import HISTORY_MAX_POINTS, Metrics, OutputStatus
 
 # -- the environment the Job sets and the trainer reads -------------------------------------
 
@@ -35,6 +35,8 @@ ENV_QUERIES_FILE: Final = "AGENTCORE_QUERIES_FILE"
 ENV_EVAL_QUERIES_FILE: Final = "AGENTCORE_EVAL_QUERIES_FILE"
 """The evaluation's own queries (spec.evaluation.queries), when it has some."""
 ENV_CHECKPOINT_DIR: Final = "AGENTCORE_CHECKPOINT_DIR"
+ENV_OUTPUT_DIR: Final = "AGENTCORE_OUTPUT_DIR"
+"""The folder for the trained model (spec.output's path on its volume); unset: none kept."""
 ENV_PROGRESS_URL: Final = "AGENTCORE_PROGRESS_URL"
 ENV_TOKEN_FILE: Final = "AGENTCORE_TOKEN_FILE"  # noqa: S105 - a variable's name, not a secret
 ENV_PROGRESS_CA_FILE: Final = "AGENTCORE_PROGRESS_CA_FILE"
@@ -144,6 +146,9 @@ class ProgressReport(ApiModel):
     evaluation: EvaluationStatus | None = Field(
         default=None, description="Held-out evaluation: baseline, latest, best, the curve."
     )
+    output: OutputStatus | None = Field(
+        default=None, description="The final report's word on spec.output: where, or none kept."
+    )
     message: str | None = Field(
         default=None, description="A sentence on the state, for people.", max_length=4096
     )
@@ -241,6 +246,7 @@ class TerminationSummary(ApiModel):
     evaluation: EvaluationStatus | None = Field(
         default=None, description="Held-out evaluation, without its curve (the pushes carry it)."
     )
+    output: OutputStatus | None = Field(default=None, description="What spec.output holds.")
     message: str | None = Field(default=None, description="A sentence on the end, for people.")
 
     @classmethod
@@ -264,6 +270,7 @@ class TerminationSummary(ApiModel):
                 if report.evaluation is None
                 else report.evaluation.model_copy(update={"history": None})
             ),
+            output=report.output,
             message=report.message,
         )
 
@@ -290,6 +297,7 @@ class TerminationSummary(ApiModel):
                 best_checkpoint_id=self.best_checkpoint_id,
                 avg_reward_history=self.avg_reward_history,
                 evaluation=self.evaluation,
+                output=self.output,
                 message=self.message,
             )
         except ValidationError:

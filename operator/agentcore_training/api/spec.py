@@ -1,6 +1,7 @@
 """The TrainingJob spec: what a team asks for. Bounds and defaults here become the CRD's.
 
-The parts live beside it: queries.py, policy.py, plugins.py, runtime.py, evaluation_spec.py."""
+The parts live beside it: queries.py, policy.py, plugins.py, runtime.py, evaluation_spec.py,
+output.py."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pydantic import Field
 from agentcore_training.api.base import ApiModel
 from agentcore_training.api.evaluation_spec import EvaluationSpec
 from agentcore_training.api.money import Money
+from agentcore_training.api.output import OutputSpec
 from agentcore_training.api.patterns import AGENT_ID_PATTERN
 from agentcore_training.api.plugins import EnvironmentSpec, RewardSpec
 from agentcore_training.api.policy import PolicySpec
@@ -142,6 +144,7 @@ class TrainingJobSpec(ApiModel):
                 _immutable("pricing", optional=False),
                 _immutable("runtime", optional=False),
                 _immutable("evaluation", optional=False),
+                _immutable("output", optional=True),
             ]
         }
     }
@@ -174,6 +177,13 @@ class TrainingJobSpec(ApiModel):
     evaluation: EvaluationSpec = Field(
         default_factory=EvaluationSpec,
         description="Held-out evaluation against the untrained baseline (20 % split by default).",
+    )
+    output: OutputSpec | None = Field(
+        default=None,
+        description=(
+            "Where the trainer writes the trained model at the end (final and best, Hugging "
+            "Face folders, with a manifest); without it only the checkpoints are kept."
+        ),
     )
     cancel: bool = Field(
         default=False,

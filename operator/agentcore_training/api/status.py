@@ -182,6 +182,39 @@ class Cost(ApiModel):
         return self
 
 
+class OutputModelStatus(ApiModel):
+    """One policy written to spec.output."""
+
+    checkpoint_id: str = Field(description="The checkpoint it was taken from.", max_length=253)
+    iteration: int = Field(ge=0, description="The iteration of that checkpoint.")
+    folder: str = Field(description="Its folder inside the volume.", max_length=2048)
+
+
+class OutputStatus(ApiModel):
+    """Where the trained model was kept, or that nothing was."""
+
+    kept: bool = Field(description="True when the trainer wrote the model to spec.output.")
+    claim_name: str | None = Field(
+        default=None, description="The PersistentVolumeClaim it is on.", max_length=253
+    )
+    path: str | None = Field(
+        default=None, description="The output folder inside the volume.", max_length=1024
+    )
+    manifest: str | None = Field(
+        default=None,
+        description="manifest.json inside the volume: files, sha256, base model, spend.",
+        max_length=2048,
+    )
+    format: str | None = Field(
+        default=None, description="full, adapter or merged: how the weights are written."
+    )
+    final: OutputModelStatus | None = Field(default=None, description="The final policy.")
+    best: OutputModelStatus | None = Field(
+        default=None, description="The best policy (status.bestCheckpointId)."
+    )
+    message: str = Field(default="", description="A sentence on what was kept.", max_length=1024)
+
+
 class TrainingJobStatus(ApiModel):
     """What the operator observed. Written by the operator only."""
 
@@ -208,6 +241,9 @@ class TrainingJobStatus(ApiModel):
             "reward when the evaluation is off."
         ),
         max_length=253,
+    )
+    output: OutputStatus | None = Field(
+        default=None, description="Where the trained model was kept (spec.output), or that not."
     )
     attempt: int | None = Field(
         default=None,

@@ -13,6 +13,7 @@ from agentcore_training.api.contract import (
     ENV_EVAL_QUERIES_FILE,
     ENV_JOB_ID,
     ENV_OMP_NUM_THREADS,
+    ENV_OUTPUT_DIR,
     ENV_POD_NAME,
     ENV_POD_NAMESPACE,
     ENV_PROGRESS_CA_PEM,
@@ -33,6 +34,8 @@ EVAL_QUERIES_DIR = "/var/run/agentcore/eval-queries"
 TOKEN_DIR = "/var/run/agentcore/token"  # noqa: S105 - a path, not a secret
 TOKEN_FILE = "token"  # noqa: S105 - a file name, not a secret
 CHECKPOINT_DIR = "/var/lib/agentcore/checkpoints"
+OUTPUT_DIR = "/var/lib/agentcore/output"
+"""Where spec.output's claim is mounted (whole: the trainer renames its folder into place)."""
 TMP_DIR = "/tmp"  # noqa: S108 - an emptyDir in the pod, the root filesystem is read-only
 TOKEN_EXPIRATION_SECONDS = 3600
 RUN_AS_USER = 65532
@@ -116,6 +119,17 @@ def _checkpoint_volume(trainingjob: TrainingJob) -> tuple[dict[str, Any], str | 
     )
 
 
+def _output_volume(
+    trainingjob: TrainingJob,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """spec.output's claim, read-write, as ([volume], [mount]); nothing without spec.output."""
+    output = trainingjob.spec.output
+    if output is None:
+        return [], []
+    volume = {"name": "output", "persistentVolumeClaim": {"claimName": output.claim_name}}
+    return [volume], [{"name": "output", "mountPath": OUTPUT_DIR}]
+
+
 def _env(
     trainingjob: TrainingJob,
     settings: JobSettings,
@@ -141,6 +155,10 @@ def _env(
     ]
     if eval_queries_file is not None:
         env.append({"name": ENV_EVAL_QUERIES_FILE, "value": eval_queries_file})
+    if trainingjob.spec.output is not None:
+        env.append(
+            {"name": ENV_OUTPUT_DIR, "value": f"{OUTPUT_DIR}/{trainingjob.spec.output.path}"}
+        )
     if settings.progress_ca_pem:
         env.append({"name": ENV_PROGRESS_CA_PEM, "value": settings.progress_ca_pem})
     return env
@@ -178,6 +196,7 @@ def build_job(trainingjob: TrainingJob, settings: JobSettings) -> dict[str, Any]
     checkpoint_mount: dict[str, Any] = {"name": "checkpoints", "mountPath": CHECKPOINT_DIR}
     if checkpoint_sub_path is not None:
         checkpoint_mount["subPath"] = checkpoint_sub_path
+    output_volumes, output_mounts = _output_volume(trainingjob)
     pod_labels = {**common_labels(trainingjob), labels.COMPONENT: labels.TRAINER_COMPONENT}
     job_labels = dict(pod_labels)
     if runtime.queue_name:
@@ -198,6 +217,7 @@ def build_job(trainingjob: TrainingJob, settings: JobSettings) -> dict[str, Any]
             {"name": "token", "mountPath": TOKEN_DIR, "readOnly": True},
             checkpoint_mount,
             {"name": "tmp", "mountPath": TMP_DIR},
+            *output_mounts,
         ],
         "securityContext": _security_context(),
         "terminationMessagePath": TERMINATION_LOG,
@@ -238,6 +258,7 @@ def build_job(trainingjob: TrainingJob, settings: JobSettings) -> dict[str, Any]
             token_volume,
             checkpoint_volume,
             {"name": "tmp", "emptyDir": {}},
+            *output_volumes,
         ],
     }
     job_spec: dict[str, Any] = {

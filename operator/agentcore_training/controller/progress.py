@@ -122,7 +122,7 @@ def status_from_report(
 def report_status(
     report: ProgressReport, history: History | None, received_at: datetime | None = None
 ) -> TrainingJobStatus:
-    """The status fields that a report sets: progress, metrics, cost, history, best.
+    """The status fields that a report sets: progress, metrics, cost, history, best, output.
 
     `received_at` (status.lastReportTime) is given for a report the endpoint accepted;
     a termination summary read from a pod is no sign of life and leaves it as it was.
@@ -136,6 +136,8 @@ def report_status(
         fields["evaluation"] = report.evaluation
     if received_at is not None:
         fields["last_report_time"] = received_at
+    if report.output is not None:
+        fields["output"] = report.output
     return TrainingJobStatus(
         progress=Progress(
             current_iteration=report.iteration,

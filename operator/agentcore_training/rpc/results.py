@@ -89,6 +89,7 @@ def status_result(trainingjob: TrainingJob) -> GetStatusResult:
         cost=cost_of(trainingjob),
         best_checkpoint_id=status.best_checkpoint_id,
         history=status.history or History(),
+        output=status.output,
         namespace=trainingjob.namespace,
         name=trainingjob.name,
         created_at=created_at(trainingjob),

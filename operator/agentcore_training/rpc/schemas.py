@@ -19,7 +19,7 @@ from agentcore_training.api.plugins import EnvironmentSpec, RewardSpec
 from agentcore_training.api.policy import PolicySpec
 from agentcore_training.api.queries import MIN_TRAINING_QUERIES
 from agentcore_training.api.spec import GRPOConfig, PricingSpec
-from agentcore_training.api.status import Cost, History, Progress
+from agentcore_training.api.status import Cost, History, OutputStatus, Progress
 
 MIN_QUERIES = MIN_TRAINING_QUERIES
 _DEFAULTS = GRPOConfig()  # the spec's defaults, quoted in descriptions
@@ -266,6 +266,13 @@ class GetStatusResult(_Result):
         description=(
             "status.evaluation: the held-out evaluation's baseline, latest and best records and "
             "its curve (null before the trainer reports one). Added since the original contract."
+        ),
+    )
+    output: OutputStatus | None = Field(
+        default=None,
+        description=(
+            "status.output: where the trained model was kept (claim, folder, manifest, the "
+            "final and best checkpoints), or kept false. Added since the original contract."
         ),
     )
 

@@ -8,7 +8,8 @@ worst case is `worst` it asks
         <= budget
 
 where `reserve` is what must stay affordable after it: the rest of the iteration (the
-update) and the end of the run (a final checkpoint and the tail charge). If not, it raises
+update) and the end of the run (a final checkpoint, the output if spec.output asks for
+one, and the tail charge). If not, it raises
 `BudgetStop`, and the loop charges what was really used, checkpoints and ends with
 BudgetExhausted. Worst cases are exact for tokens and tool calls (every row generates
 `maxNewTokens` tokens, every action is a tool call) and, for time, the slowest rate seen so
@@ -57,6 +58,8 @@ class Rates:
     """One checkpoint write (a prior from the weights' size before any)."""
     warm_step_s: float
     """One warm-start step (a prior from the probe before any)."""
+    output_s: float = 0.0
+    """Writing spec.output at the end (a prior from the weights' size; 0 without one)."""
 
     def saw_generation(self, seconds: float, rows: int, steps: int) -> None:
         if rows > 0 and steps > 0:
@@ -86,8 +89,9 @@ class SpendGate:
     """Tokens and tool calls used since the last charge (the iteration so far)."""
 
     def end_reserve(self) -> Usage:
-        """What must stay affordable at any point: a final checkpoint and the tail."""
-        return Usage(seconds=seconds_decimal(self.rates.checkpoint_s * _SAFETY))
+        """What must stay affordable at any point: a final checkpoint, the output, the tail."""
+        end_s = self.rates.checkpoint_s + self.rates.output_s
+        return Usage(seconds=seconds_decimal(end_s * _SAFETY))
 
     def update_reserve(self) -> Usage:
         return Usage(seconds=seconds_decimal(self.rates.update_s * _SAFETY))

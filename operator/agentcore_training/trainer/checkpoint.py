@@ -31,7 +31,7 @@ TRAIN_STATE = "train_state.pt"
 FORMAT_VERSION = 1
 
 
-def _fsync_path(path: Path) -> None:
+def fsync_path(path: Path) -> None:
     # Directories are opened read-only to fsync their entries (the rename itself).
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -40,10 +40,10 @@ def _fsync_path(path: Path) -> None:
         os.close(fd)
 
 
-def _fsync_tree(root: Path) -> None:
+def fsync_tree(root: Path) -> None:
     for path in sorted(root.rglob("*"), reverse=True):
-        _fsync_path(path)
-    _fsync_path(root)
+        fsync_path(path)
+    fsync_path(root)
 
 
 def write_file_atomic(path: Path, data: bytes) -> None:
@@ -54,7 +54,7 @@ def write_file_atomic(path: Path, data: bytes) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     temporary.replace(path)
-    _fsync_path(path.parent)
+    fsync_path(path.parent)
 
 
 class CheckpointStore:
@@ -100,7 +100,7 @@ class CheckpointStore:
             torch.save(train_state, handle)
         state = {"formatVersion": FORMAT_VERSION, "checkpointId": ckpt_id, **state}
         (temporary / STATE).write_text(json.dumps(state, indent=1), encoding="utf-8")
-        _fsync_tree(temporary)
+        fsync_tree(temporary)
         if final.exists():
             # Re-written at the same iteration (after a resume): swap, then drop the old.
             old = self.root / f".old-{ckpt_id}-{os.getpid()}"
@@ -109,7 +109,7 @@ class CheckpointStore:
             shutil.rmtree(old)
         else:
             temporary.rename(final)
-        _fsync_path(self.root)
+        fsync_path(self.root)
         write_file_atomic(self.root / LATEST, json.dumps({"checkpointId": ckpt_id}).encode())
         return final
 

@@ -25,6 +25,7 @@ class TrainerOptions:
     queries_file: Path
     checkpoint_dir: Path
     eval_queries_file: Path | None = None
+    output_dir: Path | None = None
     progress_url: str | None = None
     token_file: Path | None = None
     ca_file: Path | None = None
@@ -129,6 +130,9 @@ def parse_options(argv: Sequence[str] | None = None) -> TrainerOptions:
     if settings.checkpoint_dir is None:
         where = f"pass --checkpoint-dir or set {_env('checkpoint_dir')}"
         raise BadInputError(f"no checkpoint directory: {where}")
+    if spec.output is not None and settings.output_dir is None:
+        where = f"pass --output-dir or set {_env('output_dir')}"
+        raise BadInputError(f"spec.output is set but there is no output directory: {where}")
     # The settings but the spec's two sources, which became `spec`.
     return TrainerOptions(spec=spec, **settings.model_dump(exclude={"spec_file", "spec"}))
 

@@ -3,7 +3,7 @@
 `run_training` is the whole run as a function (main.py only adds the CLI, signals, the
 progress pusher and the termination message), so tests and the benchmark call it directly.
 The pieces: `trainer.py` (the run's state and its start), `iteration.py` (one iteration),
-`snapshot.py` (checkpoints and resume).
+`snapshot.py` (checkpoints and resume), `output.py` (the trained model to spec.output).
 """
 
 from __future__ import annotations
@@ -19,12 +19,14 @@ from agentcore_training.api.contract import (
     ProgressReport,
     ProgressState,
 )
+from agentcore_training.api.status import OutputStatus
 from agentcore_training.trainer.budget import BudgetStop
 from agentcore_training.trainer.config import TrainerOptions
 from agentcore_training.trainer.inputs import Inputs
 from agentcore_training.trainer.iteration import run_iteration
 from agentcore_training.trainer.jsonlog import log
 from agentcore_training.trainer.ledger import Ledger, Usage
+from agentcore_training.trainer.output import NOT_KEPT, WRITTEN_STATES, write_output
 from agentcore_training.trainer.progress import NullSink, ProgressSink
 from agentcore_training.trainer.snapshot import save_checkpoint
 from agentcore_training.trainer.trainer import Trainer
@@ -103,6 +105,7 @@ def run_loop(trainer: Trainer) -> RunResult:
     # The final checkpoint's time is spend too: the final report shows it (the
     # checkpoint cannot hold its own cost).
     trainer._charge("final_checkpoint", Usage())
+    _write_output(trainer, state)
     log(
         "info",
         "finished",
@@ -137,6 +140,15 @@ def _final_evaluation(trainer: Trainer, state: ProgressState) -> None:
         trainer.evaluations.book.skipped(
             f"no evaluation at iteration {trainer.iteration}: the run was {ending}"
         )
+
+
+def _write_output(trainer: Trainer, state: ProgressState) -> None:
+    """The trained model to spec.output, on the ledger (the end reserve kept room for it)."""
+    if trainer.options.output_dir is None:
+        trainer.output = OutputStatus(kept=False, message=NOT_KEPT)
+    elif state in WRITTEN_STATES:  # interrupted: the pod that resumes writes it at its end
+        trainer.output = write_output(trainer, state)
+        trainer._charge("output", Usage())
 
 
 def run_training(

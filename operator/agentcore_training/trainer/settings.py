@@ -17,6 +17,7 @@ from agentcore_training.api.contract import (
     ENV_INNER_EPOCHS,
     ENV_JOB_ID,
     ENV_MICRO_BATCH_SIZE,
+    ENV_OUTPUT_DIR,
     ENV_POD_NAME,
     ENV_PROGRESS_CA_FILE,
     ENV_PROGRESS_CA_PEM,
@@ -69,6 +70,11 @@ class TrainerSettings(BaseSettings):
     )
     checkpoint_dir: Path | None = Field(
         default=None, validation_alias=ENV_CHECKPOINT_DIR, description="Checkpoint directory."
+    )
+    output_dir: Path | None = Field(
+        default=None,
+        validation_alias=ENV_OUTPUT_DIR,
+        description="Folder for the trained model at the end (final, best, manifest).",
     )
     progress_url: str | None = Field(
         default=None, validation_alias=ENV_PROGRESS_URL, description="Operator progress endpoint."
@@ -138,6 +144,7 @@ FLAGS: dict[str, str] = {
     "queries_file": "--queries",
     "eval_queries_file": "--eval-queries",
     "checkpoint_dir": "--checkpoint-dir",
+    "output_dir": "--output-dir",
     "progress_url": "--progress-url",
     "token_file": "--token-file",
     "ca_file": "--ca-file",

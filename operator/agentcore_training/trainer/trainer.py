@@ -21,7 +21,7 @@ from agentcore_training.api.contract import (
 )
 from agentcore_training.api.evaluation import EvaluationRecord
 from agentcore_training.api.policy import learning_rate_warning
-from agentcore_training.api.status import Metrics
+from agentcore_training.api.status import Metrics, OutputStatus
 from agentcore_training.trainer.budget import BudgetStop, Rates, SpendGate
 from agentcore_training.trainer.checkpoint import CheckpointStore
 from agentcore_training.trainer.config import TrainerOptions
@@ -40,6 +40,7 @@ from agentcore_training.trainer.ledger import (
     seconds_decimal,
 )
 from agentcore_training.trainer.optim import AdamW
+from agentcore_training.trainer.output import prepare_output
 from agentcore_training.trainer.policy.factory import build_policy
 from agentcore_training.trainer.policy.protocol import Policy
 from agentcore_training.trainer.progress import ProgressSink
@@ -55,6 +56,8 @@ from agentcore_training.trainer.warmstart import (
 CHECKPOINT_BYTES_PER_SECOND = 20e6
 """Before the first checkpoint its time is assumed from the weights' size at this rate."""
 CHECKPOINT_FIXED_SECONDS = 0.25
+OUTPUT_FIXED_SECONDS = 5.0
+"""The output's time beyond its bytes: tokenizer files, hashing, folders."""
 
 
 def spec_fingerprint(options: TrainerOptions, queries: Sequence[Query]) -> str:
@@ -83,6 +86,7 @@ class Trainer:
         self.last_charge = clock_start
         self.prices = Prices.from_spec(self.spec.pricing)
         inputs = inputs or prepare_inputs(options)
+        prepare_output(options.output_dir, self.spec.policy.model)
         held_out = inputs.held_out
         # Only the training part is ever sampled; train_index maps back to the file.
         self.train_index = held_out.train_indices
@@ -153,6 +157,8 @@ class Trainer:
         self.gate: SpendGate | None = None
         self.stopped: BudgetStop | None = None
         """Set when the budget stopped the run before its first iteration (the warm start)."""
+        self.output: OutputStatus | None = None
+        """Set at the end: where the output went, or that none was kept."""
 
     # -- start -----------------------------------------------------------------------------
 
@@ -256,12 +262,17 @@ class Trainer:
             parameters = sum(p.numel() * p.element_size() for p in self.policy.module.parameters())
             # Weights, two AdamW moments, and a reference copy at most.
             checkpoint_bytes = 4 * parameters
+            # The output: the final weights written, the best read back and written.
+            output_s = 0.0
+            if self.options.output_dir is not None:
+                output_s = OUTPUT_FIXED_SECONDS + 3 * parameters / CHECKPOINT_BYTES_PER_SECOND
             self.rates = Rates(
                 token_step_s=probe / n,
                 update_s=probe * config.batch_size * (1 + 3 * self.options.inner_epochs),
                 checkpoint_s=CHECKPOINT_FIXED_SECONDS
                 + checkpoint_bytes / CHECKPOINT_BYTES_PER_SECOND,
                 warm_step_s=3 * probe * WARM_START_BATCH / n,
+                output_s=output_s,
             )
         return self.rates
 
@@ -326,5 +337,6 @@ class Trainer:
             best_checkpoint_id=self.best_checkpoint_id,
             avg_reward_history=self.history.to_points(),
             evaluation=self.evaluations.book.status(),
+            output=self.output,
             message=message,
         )
