@@ -49,10 +49,26 @@ for entry in manifest["files"]:
 on_disk = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
 assert on_disk - {"manifest.json"} == {e["path"] for e in manifest["files"]}, on_disk
 out = {}
-for model_entry in manifest["models"]:
-    folder = root / model_entry["folder"]
+
+def load(folder, adapter):
+    if not adapter:
+        return transformers.AutoModelForCausalLM.from_pretrained(folder)
+    import peft  # an adapter folder: the base model plus the adapter
+
+    base = manifest["baseModel"].removeprefix("hf:")
+    plain = transformers.AutoModelForCausalLM.from_pretrained(base)
+    return peft.PeftModel.from_pretrained(plain, folder)
+
+
+loads = []
+for entry in manifest["models"]:
+    loads.append((entry["role"], entry["folder"], entry["format"] == "adapter"))
+    if entry.get("mergedFolder"):
+        loads.append((entry["role"] + "-merged", entry["mergedFolder"], False))
+for role, name, adapter in loads:
+    folder = root / name
     tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
-    model = transformers.AutoModelForCausalLM.from_pretrained(folder)
+    model = load(folder, adapter)
     model.eval()
     ids = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)["input_ids"]
     with torch.no_grad():
@@ -65,7 +81,7 @@ for model_entry in manifest["models"]:
             pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
         )
     top = torch.topk(logits, 5)
-    out[model_entry["role"]] = {
+    out[role] = {
         "prompt_ids": ids[0].tolist(),
         "top_ids": top.indices.tolist(),
         "top_logits": top.values.tolist(),
@@ -278,3 +294,39 @@ def test_a_smollm2_run_writes_an_hf_folder_that_transformers_generates_with(
     )
     assert loaded["final"]["new_tokens"] >= 1
     assert loaded["best"] == loaded["final"]
+
+
+def test_a_lora_run_writes_an_adapter_and_merged_weights(smollm2: Path, tmp_path: Path) -> None:
+    spec = make_spec(
+        {
+            "nIterations": 1,
+            "batchSize": 1,
+            "nTrajectoriesPerQuery": 2,
+            "maxNewTokens": 4,
+            "learningRate": 1e-3,
+        },
+        policy={"model": f"hf:{smollm2}", "lora": {"rank": 4, "alpha": 8}},
+        reward={"type": "numeric"},
+    )
+    spec["evaluation"] = {"heldOutFraction": 0}
+    spec["output"] = {"claimName": "models", "path": "adder/v1", "merge": True}
+    trainer, result = run_with_output(tmp_path, spec, sum_queries(4))
+    assert result.state is ProgressState.COMPLETED
+    root = tmp_path / "pvc" / "adder" / "v1"
+    manifest = OutputManifest.model_validate_json((root / "manifest.json").read_text())
+    final = manifest.model_of("final")
+    assert (final.format, final.merged_folder) == ("adapter", "final-merged")
+    paths = {f.path for f in manifest.files}
+    assert {"final/adapter_config.json", "final/adapter_model.safetensors"} <= paths
+    assert "final/model.safetensors" not in paths  # the adapter only, not the base again
+    assert "final-merged/model.safetensors" in paths
+    status = result.report.output
+    assert status is not None
+    assert status.format == "adapter"
+    assert status.final is not None
+    assert status.final.merged_folder == "adder/v1/final-merged"
+    loaded = load_outside(root, "What is 2+3?")
+    ours = last_logits(trainer, trainer.policy, "What is 2+3?")
+    assert_same_top(ours, loaded["final"], atol=1e-3)  # base + adapter, through peft
+    assert_same_top(ours, loaded["final-merged"], atol=1e-3)  # merged, plain transformers
+    assert loaded["final-merged"]["new_tokens"] >= 1

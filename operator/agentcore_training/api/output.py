@@ -2,8 +2,12 @@
 
 At the end of a run the trainer writes, under `<claim>/<path>`:
 
-    final/          the final policy, a Hugging Face folder (config, safetensors, tokenizer)
+    final/          the final policy, a Hugging Face folder (config, safetensors, tokenizer);
+                    for a LoRA policy a PEFT adapter folder (adapter_config.json, whose
+                    base_model_name_or_path is the base model's path)
+    final-merged/   LoRA with merge: true: the adapters merged into full weights
     best/           the best checkpoint's policy; absent when it is the final one
+    best-merged/    as final-merged/
     manifest.json   an OutputManifest: the files and their sha256, base model, iteration,
                     metrics, spend
 
@@ -29,10 +33,12 @@ OUTPUT_PATH_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9._-]*(/[A-Za-z0-9_][A-Za-z0-9._-]
 MANIFEST_FILE = "manifest.json"
 FINAL_FOLDER = "final"
 BEST_FOLDER = "best"
+MERGED_SUFFIX = "-merged"
+"""final-merged/, best-merged/: a LoRA policy's adapters merged in (spec.output.merge)."""
 MANIFEST_FORMAT_VERSION = 1
 
-ModelFormat = Literal["full", "adapter", "merged"]
-"""full: all weights; adapter: a PEFT adapter folder (LoRA); merged: LoRA merged in."""
+ModelFormat = Literal["full", "adapter"]
+"""full: all weights; adapter: a PEFT adapter folder (LoRA)."""
 Role = Literal["final", "best"]
 
 
@@ -75,7 +81,10 @@ class ManifestModel(ApiModel):
     folder: str = Field(
         description="Its folder, relative to the output folder (best may share final's)."
     )
-    format: ModelFormat = Field(description="full, adapter or merged.")
+    merged_folder: str | None = Field(
+        default=None, description="LoRA with merge: the merged weights' folder."
+    )
+    format: ModelFormat = Field(description="full or adapter (the folder's; merged is full).")
     selected_by: str = Field(
         description="latest, heldOutEvaluation or trainingReward: how it was chosen."
     )

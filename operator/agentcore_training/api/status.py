@@ -188,6 +188,11 @@ class OutputModelStatus(ApiModel):
     checkpoint_id: str = Field(description="The checkpoint it was taken from.", max_length=253)
     iteration: int = Field(ge=0, description="The iteration of that checkpoint.")
     folder: str = Field(description="Its folder inside the volume.", max_length=2048)
+    merged_folder: str | None = Field(
+        default=None,
+        description="LoRA with output.merge: the merged weights' folder inside the volume.",
+        max_length=2048,
+    )
 
 
 class OutputStatus(ApiModel):
@@ -206,7 +211,7 @@ class OutputStatus(ApiModel):
         max_length=2048,
     )
     format: str | None = Field(
-        default=None, description="full, adapter or merged: how the weights are written."
+        default=None, description="full or adapter (LoRA): how the weights are written."
     )
     final: OutputModelStatus | None = Field(default=None, description="The final policy.")
     best: OutputModelStatus | None = Field(

@@ -23,6 +23,7 @@ from agentcore_training.api.output import (
     BEST_FOLDER,
     FINAL_FOLDER,
     MANIFEST_FILE,
+    MERGED_SUFFIX,
     ManifestFile,
     ManifestModel,
     ModelFormat,
@@ -65,22 +66,25 @@ def prepare_output(output_dir: Path | None, model: str) -> None:
         _ = transformers.GPT2LMHeadModel, transformers.PreTrainedTokenizerFast
 
 
-def export_policy(policy: Policy, folder: Path, *, merge: bool) -> ModelFormat:
-    """Write `policy` as a Hugging Face folder that plain transformers loads."""
-    del merge  # LoRA (adapter + merged) is not in this trainer yet: every policy is full
+def export_policy(policy: Policy, folder: Path, *, merge: bool) -> tuple[ModelFormat, bool]:
+    """Write `policy` as a Hugging Face folder that plain transformers (peft for an adapter)
+    loads; with `merge` and a LoRA policy, the merged weights too, in `<folder>-merged`.
+    Returns the folder's format and whether a merged folder was written."""
     if isinstance(policy, TinyPolicy):
         from agentcore_training.trainer.policy.export import export_tiny  # needs transformers
 
         export_tiny(policy, folder)
-        return "full"
-    from agentcore_training.trainer.policy.hf import HFCodec, HFPolicy
+        return "full", False
+    from agentcore_training.trainer.policy.hf import HFPolicy
 
-    codec = policy.codec
-    if not isinstance(policy, HFPolicy) or not isinstance(codec, HFCodec):
+    if not isinstance(policy, HFPolicy):
         raise TypeError(f"cannot export a {type(policy).__name__} as a Hugging Face folder")
-    policy.model.save_pretrained(str(folder), safe_serialization=True)
-    codec.tokenizer.save_pretrained(str(folder))
-    return "full"
+    policy.save_pretrained(folder)
+    if not policy.lora:
+        return "full", False
+    if merge:
+        policy.save_pretrained(folder.with_name(folder.name + MERGED_SUFFIX), merge=True)
+    return "adapter", merge
 
 
 def sha256_of(path: Path) -> str:
@@ -125,6 +129,17 @@ def _replace(temporary: Path, target: Path) -> None:
     fsync_path(target.parent)
 
 
+def _model_status(
+    where: str, ckpt_id: str, iteration: int, folder: str, *, merged: bool
+) -> OutputModelStatus:
+    return OutputModelStatus(
+        checkpoint_id=ckpt_id,
+        iteration=iteration,
+        folder=f"{where}/{folder}",
+        merged_folder=f"{where}/{folder}{MERGED_SUFFIX}" if merged else None,
+    )
+
+
 def write_output(trainer: Trainer, state: ProgressState) -> OutputStatus:
     """Write final and best policies plus the manifest to options.output_dir; say where."""
     target = trainer.options.output_dir
@@ -139,14 +154,16 @@ def write_output(trainer: Trainer, state: ProgressState) -> OutputStatus:
     if temporary.exists():
         shutil.rmtree(temporary)
     temporary.mkdir()
-    model_format = export_policy(trainer.policy, temporary / FINAL_FOLDER, merge=merge)
+    model_format, merged = export_policy(trainer.policy, temporary / FINAL_FOLDER, merge=merge)
     best_iteration, best_folder = trainer.iteration, FINAL_FOLDER
     if best_id != final_id:
-        best = trainer.policy.frozen_copy()
-        best.load(trainer.store.path_of(best_id))
+        # The run is over: the policy itself takes the best weights for the export (no
+        # second copy in memory), then the final ones back from their checkpoint.
+        trainer.policy.load(trainer.store.path_of(best_id))
         best_iteration = RunState.from_json(trainer.store.read_state(best_id)).iteration
         best_folder = BEST_FOLDER
-        export_policy(best, temporary / BEST_FOLDER, merge=merge)
+        export_policy(trainer.policy, temporary / BEST_FOLDER, merge=merge)
+        trainer.policy.load(trainer.store.path_of(final_id))
     selected_by, score = _best_choice(trainer)
     manifest = OutputManifest(
         job_id=trainer.options.job_id,
@@ -165,6 +182,7 @@ def write_output(trainer: Trainer, state: ProgressState) -> OutputStatus:
                 checkpoint_id=final_id,
                 iteration=trainer.iteration,
                 folder=FINAL_FOLDER,
+                merged_folder=FINAL_FOLDER + MERGED_SUFFIX if merged else None,
                 format=model_format,
                 selected_by="latest",
             ),
@@ -173,6 +191,7 @@ def write_output(trainer: Trainer, state: ProgressState) -> OutputStatus:
                 checkpoint_id=best_id,
                 iteration=best_iteration,
                 folder=best_folder,
+                merged_folder=best_folder + MERGED_SUFFIX if merged else None,
                 format=model_format,
                 selected_by=selected_by,
                 score=score,
@@ -201,12 +220,8 @@ def write_output(trainer: Trainer, state: ProgressState) -> OutputStatus:
         path=where,
         manifest=f"{where}/{MANIFEST_FILE}",
         format=model_format,
-        final=OutputModelStatus(
-            checkpoint_id=final_id, iteration=trainer.iteration, folder=f"{where}/{FINAL_FOLDER}"
-        ),
-        best=OutputModelStatus(
-            checkpoint_id=best_id, iteration=best_iteration, folder=f"{where}/{best_folder}"
-        ),
+        final=_model_status(where, final_id, trainer.iteration, FINAL_FOLDER, merged=merged),
+        best=_model_status(where, best_id, best_iteration, best_folder, merged=merged),
         message=(
             f"final ({final_id}) and best ({best_id}) policies written as Hugging Face "
             f"folders to {where}"

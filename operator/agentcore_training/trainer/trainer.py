@@ -262,10 +262,12 @@ class Trainer:
             parameters = sum(p.numel() * p.element_size() for p in self.policy.module.parameters())
             # Weights, two AdamW moments, and a reference copy at most.
             checkpoint_bytes = 4 * parameters
-            # The output: the final weights written, the best read back and written.
+            # The output: final and best written, best and final read back (x2 with merged).
             output_s = 0.0
             if self.options.output_dir is not None:
-                output_s = OUTPUT_FIXED_SECONDS + 3 * parameters / CHECKPOINT_BYTES_PER_SECOND
+                merge = self.spec.output is not None and self.spec.output.merge
+                folds = 6 if merge else 4  # merged weights: one more write of each
+                output_s = OUTPUT_FIXED_SECONDS + folds * parameters / CHECKPOINT_BYTES_PER_SECOND
             self.rates = Rates(
                 token_step_s=probe / n,
                 update_s=probe * config.batch_size * (1 + 3 * self.options.inner_epochs),
