@@ -142,6 +142,7 @@ def test_get_status_returns_status_output_in_snake_case() -> None:
         "checkpoint_id": "ckpt-000004",
         "iteration": 4,
         "folder": "adder/v1/final",
+        "merged_folder": None,
     }
     assert result["output"]["manifest"] == "adder/v1/manifest.json"
     not_kept = from_api(
