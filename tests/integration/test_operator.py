@@ -335,6 +335,29 @@ def test_deleting_a_trainingjob_removes_its_job_and_queries(
     )
 
 
+def test_webhook_warns_of_a_learning_rate_a_pretrained_model_does_not_tolerate(
+    cluster: Cluster, namespace: str
+) -> None:
+    create_queries(cluster, namespace, "q-lr", addition_queries(124))
+
+    def dry_run(name: str, rate: float, **policy: Any) -> str:
+        manifest = trainingjob(
+            name,
+            queries="q-lr",
+            config={"learningRate": rate},
+            policy={"model": "hf:/models/SmolLM2-135M-Instruct", **policy},
+        )
+        result = cluster.kubectl(
+            "create", "--dry-run=server", "-n", namespace, "-f", "-", stdin=json.dumps(manifest)
+        )
+        return result.stderr
+
+    warned = dry_run("lr-full", 1e-3)  # admitted (dry run), with kubectl's "Warning:" line
+    assert "Warning: spec.config.learningRate 0.001 is above 0.0001" in warned, warned
+    assert "Warning" not in dry_run("lr-lora", 1e-3, lora={"rank": 8})  # LoRA tolerates it
+    assert "Warning" not in dry_run("lr-ok", 1e-5)
+
+
 def test_webhook_denies_bad_queries_and_admits_100_to_train_on(
     cluster: Cluster, namespace: str
 ) -> None:
