@@ -5,9 +5,9 @@ the model from the cached folder (policy/models.py) onto the device in policy.dt
 (bfloat16 on GPUs that support it), samples `--batch` queries x `--group` completions of
 up to `--new-tokens` tokens of the "What is a+b?" task (chat template, system prompt),
 scores them, and runs the update (2 inner epochs) `--iterations` times. It reports
-seconds per iteration, tokens/s (prompt + completion tokens of the rollouts over the
-iteration time; CPU seconds too), peak memory (CUDA: torch.cuda.max_memory_allocated; CPU: the process's
-peak RSS) and the metrics, then saves a checkpoint and loads it on the CPU to check that it
+seconds per iteration (and CPU seconds), tokens/s (prompt + completion tokens of the
+rollouts over the iteration time), peak memory (CUDA: torch.cuda.max_memory_allocated;
+CPU: the process's peak RSS) and the metrics, then saves a checkpoint and loads it on the CPU to check that it
 reloads there exactly. The first iteration (CUDA start-up) is not in the rates.
 
 On a machine without a GPU it says so and exits 0; `--cpu` runs it on the CPU anyway (one
