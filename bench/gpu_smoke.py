@@ -7,8 +7,8 @@ up to `--new-tokens` tokens of the "What is a+b?" task (chat template, system pr
 scores them, and runs the update (2 inner epochs) `--iterations` times. It reports
 seconds per iteration (and CPU seconds), tokens/s (prompt + completion tokens of the
 rollouts over the iteration time), peak memory (CUDA: torch.cuda.max_memory_allocated;
-CPU: the process's peak RSS) and the metrics, then saves a checkpoint and loads it on the CPU to check that it
-reloads there exactly. The first iteration (CUDA start-up) is not in the rates.
+CPU: the process's peak RSS) and the metrics, then saves a checkpoint and loads it on the
+CPU to check that it reloads there exactly. The first iteration (CUDA start-up) is not in the rates.
 
 On a machine without a GPU it says so and exits 0; `--cpu` runs it on the CPU anyway (one
 torch thread), which is how the figures in docs/trainer.md were measured.
