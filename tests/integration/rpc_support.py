@@ -1,5 +1,6 @@
-"""Helpers of the JSON-RPC shim's integration tests: a shim on a free loopback port, real
-ServiceAccount tokens (TokenRequest) bound to roles, and calls over HTTP."""
+"""Helpers of the JSON-RPC shim's integration tests: a shim on a free loopback port (as its
+own ServiceAccount), real ServiceAccount tokens (TokenRequest) bound to roles, and calls
+over HTTP."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from agentcore_training.kube.client import KubeClient
 from agentcore_training.rpc.app import READY, create_app
 from agentcore_training.rpc.settings import ShimSettings
 from tests.support.cluster import Cluster
+from tests.support.identities import SHIM, kubeconfig_for
 
 REPO = Path(__file__).resolve().parents[2]
 RBAC_DIR = REPO / "manifests" / "rbac"
@@ -47,9 +49,11 @@ NO_RATE_LIMITS = {
 async def running_shim(cluster: Cluster, **overrides: Any) -> AsyncIterator[str]:
     """The shim in process, served on a free loopback port; its base URL, once ready.
 
-    Without rate limits unless `overrides` name them: tests poll faster than clients may."""
+    Without rate limits unless `overrides` name them: tests poll faster than clients may.
+    It talks to the apiserver as its own ServiceAccount (manifests/rbac/rpc-shim.yaml)."""
     settings = ShimSettings(token_audiences=[AUDIENCE], **{**NO_RATE_LIMITS, **overrides})
-    client = await KubeClient.connect(str(cluster.kubeconfig))
+    kubeconfig = kubeconfig_for(cluster, SHIM, can=("watch", RESOURCE, "--all-namespaces"))
+    client = await KubeClient.connect(str(kubeconfig))
     app = create_app(settings, client=client)
     try:
         async with TestServer(app, host="127.0.0.1") as server:

@@ -15,7 +15,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from agentcore_training.controller.certs import ServerCertificate, make_server_certificate
+from agentcore_training.webhook.configuration import build_webhook_configuration
 from tests.support.cluster import Cluster
+from tests.support.identities import OPERATOR, kubeconfig_for
 
 BIN = Path(sys.executable).parent
 TRAINER_ENTRY = Path(__file__).resolve().parent / "trainer_entry.py"
@@ -39,26 +42,53 @@ class OperatorProcess:
     port: int = field(default_factory=free_port)
     metrics_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    kubeconfig: Path | None = None
+    """Its own ServiceAccount's token (manifests/base/operator-rbac.yaml), not admin."""
 
     @property
     def url(self) -> str:
         return f"https://127.0.0.1:{self.port}"
 
+    @property
+    def tls_dir(self) -> Path:
+        # Kept across restarts: running trainers trust the CA they were given.
+        return self.log_path.parent / "tls"
+
     def env(self) -> dict[str, str]:
+        assert self.kubeconfig is not None, "start() makes the kubeconfig"
         return {
             **os.environ,
-            "KUBECONFIG": str(self.cluster.kubeconfig),
+            "KUBECONFIG": str(self.kubeconfig),
             "AGENTCORE_OPERATOR_LISTEN_HOST": "127.0.0.1",
             "AGENTCORE_OPERATOR_LISTEN_PORT": str(self.port),
             "AGENTCORE_OPERATOR_METRICS_PORT": str(self.metrics_port),
             "AGENTCORE_OPERATOR_ADVERTISE_URL": self.url,
-            # Kept across restarts: running trainers trust the CA they were given.
-            "AGENTCORE_OPERATOR_TLS_DIR": str(self.log_path.parent / "tls"),
+            "AGENTCORE_OPERATOR_TLS_DIR": str(self.tls_dir),
+            # As deployed: the webhook configuration is not the operator's to write (its
+            # role has no access to it); register_webhook writes it, as the manifests do.
+            "AGENTCORE_OPERATOR_WEBHOOK_MODE": "none",
             "AGENTCORE_OPERATOR_CANCEL_GRACE_SECONDS": str(self.cancel_grace_seconds),
             "AGENTCORE_OPERATOR_TRAINER_COMMAND": json.dumps([sys.executable, str(TRAINER_ENTRY)]),
         }
 
+    def register_webhook(self) -> None:
+        """The certificate the operator will reuse from its TLS dir, and the webhook
+        configuration for it, written as admin (webhook.yaml's part in a deployment)."""
+        kept = ServerCertificate(
+            self.tls_dir / "tls.crt", self.tls_dir / "tls.key", self.tls_dir / "ca.crt"
+        )
+        if not all(p.exists() for p in (kept.cert_file, kept.key_file, kept.ca_file)):
+            kept = make_server_certificate(self.tls_dir, ["127.0.0.1", "localhost"])
+        config = build_webhook_configuration(WEBHOOK_CONFIGURATION, kept.ca_pem, url=self.url)
+        self.cluster.kubectl("apply", "-f", "-", stdin=json.dumps(config))
+
     def start(self) -> None:
+        self.kubeconfig = kubeconfig_for(
+            self.cluster,
+            OPERATOR,
+            can=("watch", "trainingjobs.training.agentcore.dev", "--all-namespaces"),
+        )
+        self.register_webhook()
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [str(BIN / "agentcore-operator"), "--liveness", ""],
