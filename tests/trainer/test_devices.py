@@ -46,15 +46,20 @@ def test_dtype_auto_is_bfloat16_on_gpus_that_support_it(
     assert pick_dtype(name, device) == expected
 
 
-def test_an_explicit_dtype_loads_the_weights_in_it(smollm2: Path) -> None:
+def test_bfloat16_computes_in_it_over_float32_master_weights(smollm2: Path) -> None:
     from agentcore_training.trainer.policy.hf import HFPolicy
 
     spec = PolicySpec(model=f"hf:{smollm2}", dtype="bfloat16", chat_template="off")
     policy = HFPolicy.load_from(spec, device=CPU)
-    assert policy.describe()["dtype"] == "bfloat16"
-    assert all(p.dtype == torch.bfloat16 for p in policy.model.parameters())
+    facts = policy.describe()
+    assert (facts["dtype"], facts["weightsDtype"]) == ("bfloat16", "float32")
+    # float32 weights: an update of lr 1e-5 is not rounded away as in bfloat16 ones.
+    assert all(p.dtype == torch.float32 for p in policy.model.parameters())
+    seen: list[torch.dtype] = []
+    policy.model.lm_head.register_forward_hook(lambda _m, _i, out: seen.append(out.dtype))
     ids = torch.tensor([policy.codec.encode_prompt("2+3=")])
     logits = policy.logits(ids, torch.ones_like(ids))
+    assert seen == [torch.bfloat16]  # the matmuls ran in bfloat16 (autocast)
     assert logits.dtype == torch.float32  # the loss is always taken in float32
     assert logits.device == policy.device
     out = policy.generate(

@@ -8,6 +8,7 @@ there, and checkpoints load on either. With policy.lora only the adapters train.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from pathlib import Path
 from typing import Any
@@ -37,13 +38,28 @@ class HFPolicy:
     """The Policy protocol over a transformers AutoModelForCausalLM (or a peft LoRA of one)."""
 
     def __init__(
-        self, model: Any, codec: HFCodec, source: str, *, device: torch.device, lora: bool
+        self,
+        model: Any,
+        codec: HFCodec,
+        source: str,
+        *,
+        device: torch.device,
+        lora: bool,
+        compute_dtype: torch.dtype = torch.float32,
     ) -> None:
         self.model = model
         self._codec = codec
         self.source = source
         self._device = device
         self.lora = lora
+        self.compute_dtype = compute_dtype
+
+    def _precision(self) -> contextlib.AbstractContextManager[Any]:
+        """Autocast to the compute dtype where the weights are kept wider (float32)."""
+        weights = next(self.model.parameters()).dtype
+        if self.compute_dtype == weights or self.lora:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self._device.type, dtype=self.compute_dtype)
 
     @classmethod
     def load_from(
@@ -55,13 +71,25 @@ class HFPolicy:
         if not path.exists():
             raise BadInputError(f"model path {model_path} does not exist ({spec.model})")
         device = device or pick_device()
-        tokenizer, model = load_pretrained(path, dtype=pick_dtype(spec.dtype, device))
+        compute = pick_dtype(spec.dtype, device)
+        # Full fine-tuning keeps float32 master weights (a bfloat16 weight of 0.01 moves in
+        # steps of 6e-5: an update at lr 1e-5 would round away) and computes in `compute`
+        # under autocast; LoRA's frozen base is stored in `compute`, its adapters in float32.
+        weights = compute if spec.lora is not None else torch.float32
+        tokenizer, model = load_pretrained(path, dtype=weights)
         codec = HFCodec(tokenizer, ChatFormat.for_policy(tokenizer, spec))
         if spec.lora is not None:
             model = wrap_lora(model, spec.lora, source=model_path, seed=seed)
         model.to(device)
         model.train()
-        return cls(model, codec, model_path, device=device, lora=spec.lora is not None)
+        return cls(
+            model,
+            codec,
+            model_path,
+            device=device,
+            lora=spec.lora is not None,
+            compute_dtype=compute,
+        )
 
     @property
     def codec(self) -> TextCodec:
@@ -86,12 +114,13 @@ class HFPolicy:
         attention_mask = attention_mask.to(self._device)
         # Explicit positions: with left padding, the first real token is position 0.
         positions = (attention_mask.long().cumsum(dim=1) - 1).clamp(min=0)
-        out = self.model(
-            input_ids=input_ids,
-            attention_mask=attention_mask,
-            position_ids=positions,
-            use_cache=False,
-        )
+        with self._precision():
+            out = self.model(
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                position_ids=positions,
+                use_cache=False,
+            )
         logits: torch.Tensor = out.logits.float()
         return logits
 
@@ -112,7 +141,7 @@ class HFPolicy:
         training = self.model.training
         self.model.eval()  # no adapter dropout while sampling
         try:
-            with torch.random.fork_rng(devices=devices):
+            with torch.random.fork_rng(devices=devices), self._precision():
                 torch.manual_seed(seed)  # seeds CUDA's generators too
                 out = self.model.generate(
                     input_ids=prompt_ids.to(self._device),
@@ -136,7 +165,14 @@ class HFPolicy:
         model = copy.deepcopy(self.model)
         model.requires_grad_(False)
         model.eval()
-        return HFPolicy(model, self._codec, self.source, device=self._device, lora=False)
+        return HFPolicy(
+            model,
+            self._codec,
+            self.source,
+            device=self._device,
+            lora=False,
+            compute_dtype=self.compute_dtype,
+        )
 
     def save_pretrained(self, directory: Path, *, merge: bool = False) -> Path:
         """Write the model as a folder that transformers (or peft) loads; returns it.
@@ -176,7 +212,8 @@ class HFPolicy:
             "trainableParameters": sum(p.numel() for p in parameters if p.requires_grad),
             "vocabSize": self._codec.vocab_size,
             "device": str(self._device),
-            "dtype": str(parameters[0].dtype).removeprefix("torch."),
+            "dtype": str(self.compute_dtype).removeprefix("torch."),
+            "weightsDtype": str(parameters[0].dtype).removeprefix("torch."),
             "chatTemplate": "on" if self._codec.chat else "off",
         }
         if self._codec.chat:
