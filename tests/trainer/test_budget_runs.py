@@ -10,6 +10,7 @@ spent), and the true spend must stay within the budget (the budget is kept by st
 from __future__ import annotations
 
 import dataclasses
+import json
 import threading
 import time
 from decimal import Decimal
@@ -27,7 +28,7 @@ from agentcore_training.trainer.loop import RunResult, run_loop
 from agentcore_training.trainer.progress import NullSink
 from agentcore_training.trainer.rollout import completion_mask
 from agentcore_training.trainer.trainer import Trainer
-from tests.trainer import escalating_env
+from tests.trainer import dear_evaluation_env, escalating_env
 from tests.trainer.conftest import make_spec, options_for
 from tests.trainer.test_calculator_learning import multiplication_queries
 
@@ -50,11 +51,13 @@ class Meter:
 
 
 def metered_run(
-    directory: Path, spec: dict[str, Any], queries: Any = None
+    directory: Path, spec: dict[str, Any], queries: Any = None, **options: Any
 ) -> tuple[RunResult, Usage]:
     """Run the trainer in-process with a meter around generation and the environment."""
     started = time.monotonic()
-    trainer = Trainer(options_for(directory, spec, queries), NullSink(), threading.Event(), started)
+    trainer = Trainer(
+        options_for(directory, spec, queries, **options), NullSink(), threading.Event(), started
+    )
     meter = Meter()
     generate = trainer.policy.generate
     eos = trainer.policy.codec.eos_id
@@ -195,3 +198,59 @@ def test_calculator_runs_stop_within_the_budget(tmp_path: Path, seed: int) -> No
     assert result.state is ProgressState.BUDGET_EXHAUSTED
     assert 0 < result.report.iteration < 40
     assert_honest_and_within(result, true, prices_of(spec), budget)
+
+
+def test_an_evaluation_dearer_than_estimated_is_stopped_between_two_steps(
+    tmp_path: Path,
+) -> None:
+    """Iterations at their worst case (48 tool calls); evaluations of 16 queries of their
+    own, cheap in the baseline and at iteration 2 (3 calls), then at their worst (48).
+
+    The evaluation's pre-flight check (1.5 x the dearest evaluation so far) lets the one at
+    iteration 4 start; only the running check inside it can stop it. Without it the run
+    spent 0.198 + 0.048 = 0.246 USD of a 0.23 budget.
+    """
+    dear_evaluation_env.evaluation_resets = 0
+    pricing = {
+        "usdPerToolCall": "0.001",
+        "computeUsdPerHour": "0",
+        "usdPer1kPromptTokens": "0",
+        "usdPer1kCompletionTokens": "0",
+    }
+    budget = Decimal("0.23")
+    spec = make_spec(
+        {
+            "nIterations": 20,
+            "batchSize": 4,
+            "nTrajectoriesPerQuery": 4,
+            "maxNewTokens": 3,
+            "maxStepsPerTrajectory": 3,
+            "checkpointInterval": 100,
+            "maxBudgetUsd": str(budget),
+        },
+        pricing=pricing,
+    )
+    spec["evaluation"] = {"queries": {"configMapRef": {"name": "eval-q"}}, "interval": 2}
+    spec["environment"] = {
+        "type": "python",
+        "entryPoint": "tests.trainer.dear_evaluation_env:make",
+    }
+    eval_file = tmp_path / "eval.jsonl"
+    eval_file.write_text(
+        "".join(
+            json.dumps({"query": f"eval {i}", "expected_outcome": {"answer": "0"}}) + "\n"
+            for i in range(16)
+        )
+    )
+    result, true = metered_run(tmp_path, spec, eval_queries_file=eval_file)
+    assert result.state is ProgressState.BUDGET_EXHAUSTED
+    assert result.report.iteration == 4
+    # 4 x 48 training calls, 3 + 3 in the first two evaluations, then two of the third's
+    # three steps (16 calls each) before the stop.
+    assert true.tool_calls == 4 * 48 + 3 + 3 + 2 * 16
+    assert_honest_and_within(result, true, prices_of(spec), budget)
+    evaluation = result.report.evaluation
+    assert evaluation is not None
+    assert evaluation.latest is not None
+    assert evaluation.latest.iteration == 2  # the stopped one is not recorded
+    assert "the budget stopped the evaluation at iteration 4" in str(evaluation.message)

@@ -87,6 +87,9 @@ class SpendGate:
     clock: Callable[[], float] = time.monotonic
     pending: Usage = field(default_factory=Usage)
     """Tokens and tool calls used since the last charge (the iteration so far)."""
+    updates: bool = True
+    """An update follows the generations (training); False for the held-out evaluation,
+    which generates only: its checks reserve the end of the run, not an update."""
 
     def end_reserve(self) -> Usage:
         """What must stay affordable at any point: a final checkpoint, the output, the tail."""
@@ -129,7 +132,10 @@ class SpendGate:
             completion_tokens=rows * max_new_tokens,
             tool_calls=tool_calls,
         )
-        self.check("generation", worst, reserve=self.update_reserve() + self.end_reserve())
+        if self.updates:
+            self.check("generation", worst, reserve=self.update_reserve() + self.end_reserve())
+        else:
+            self.check("held-out evaluation's generation", worst)
 
     def after_generation(
         self, seconds: float, rows: int, steps: int, prompt_tokens: int, completion_tokens: int

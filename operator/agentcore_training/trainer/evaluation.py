@@ -19,6 +19,7 @@ from agentcore_training.api.contract import checkpoint_id
 from agentcore_training.api.evaluation import EvaluationMetrics, EvaluationRecord
 from agentcore_training.api.evaluation_spec import Decoding, EvaluationSpec
 from agentcore_training.api.spec import GRPOConfig, TrainingJobSpec
+from agentcore_training.trainer.budget import SpendGate
 from agentcore_training.trainer.environments.factory import EnvironmentFactory
 from agentcore_training.trainer.episodes import sample_episodes
 from agentcore_training.trainer.evaluation_book import EvaluationBook, Scores
@@ -60,8 +61,11 @@ def evaluate(
     config: GRPOConfig,
     max_steps: int,
     iteration: int,
+    gate: SpendGate | None = None,
 ) -> Outcome:
-    """Score `samplesPerQuery` answers of every held-out query, `batchSize` queries at a time."""
+    """Score `samplesPerQuery` answers of every held-out query, `batchSize` queries at a time.
+
+    `gate` is asked before every generation, as in training (raises BudgetStop)."""
     started = time.monotonic()
     samples = evaluation.samples_per_query
     temperature = decoding_temperature(evaluation, config)
@@ -85,6 +89,7 @@ def evaluate(
                 temperature=temperature,
                 gamma=config.gamma,
                 generator=generator,
+                gate=gate,
             )
         else:
             batch = sample_rollout(
@@ -96,6 +101,7 @@ def evaluate(
                 max_new_tokens=config.max_new_tokens,
                 temperature=temperature,
                 generator=generator,
+                gate=gate,
             )
         grouped = batch.rewards.view(len(chunk), samples)
         hits = (grouped >= evaluation.success_threshold).float()
@@ -190,8 +196,10 @@ class Evaluations:
         charge: Callable[[Usage], None],
         pending_usd: Decimal,
         prior_iteration: Callable[[], Decimal],
+        gate: SpendGate | None = None,
     ) -> EvaluationRecord | None:
-        """Evaluate now if the budget allows it; else say so in the book. None if not run."""
+        """Evaluate now if the estimate fits the budget; else say so in the book. None if not
+        run. `gate` is the running check inside it (BudgetStop, the book unchanged)."""
         if not self.enabled:
             return None
         if self.book.baseline is None and iteration > 0:
@@ -216,6 +224,7 @@ class Evaluations:
             config=self.config,
             max_steps=self.max_steps,
             iteration=iteration,
+            gate=gate,
         )
         charge(outcome.usage)
         record = self.book.add(

@@ -304,23 +304,38 @@ class Trainer:
     def _evaluate(self) -> EvaluationRecord | None:
         """Evaluate the current weights on the held-out queries, on the ledger."""
         if self.stopped is not None:  # a budget stop: nothing more may be spent
-            self.evaluations.book.skipped(
-                f"no evaluation at iteration {self.iteration}: the budget stopped the run"
-            )
+            if self.evaluations.book.message is None:  # else it says why already
+                self.evaluations.book.skipped(
+                    f"no evaluation at iteration {self.iteration}: the budget stopped the run"
+                )
             return None
         pending = price(
             Usage(seconds=seconds_decimal(time.monotonic() - self.last_charge)), self.prices
         ).total
-        record = self.evaluations.run(
-            self.policy,
-            self.environment,
-            self.reward,
-            iteration=self.iteration,
-            ledger=self.ledger,
-            charge=lambda usage: self._charge("evaluation", usage),
-            pending_usd=pending,
-            prior_iteration=self._prior_estimate,
+        # The running check, as in training: the estimate above is only a forecast.
+        gate = SpendGate(
+            self.ledger, self.prices, self._rates(), lambda: self.last_charge, updates=False
         )
+        try:
+            record = self.evaluations.run(
+                self.policy,
+                self.environment,
+                self.reward,
+                iteration=self.iteration,
+                ledger=self.ledger,
+                charge=lambda usage: self._charge("evaluation", usage),
+                pending_usd=pending,
+                prior_iteration=self._prior_estimate,
+                gate=gate,
+            )
+        except BudgetStop as stop:
+            self._charge("stopped_evaluation", gate.pending)  # what it used was spent
+            self.stopped = stop
+            self.evaluations.book.skipped(
+                f"the budget stopped the evaluation at iteration {self.iteration}: {stop}"
+            )
+            log("info", "budget_stop", iteration=self.iteration, phase=stop.phase)
+            return None
         if record is not None:
             self.best_checkpoint_id = self.evaluations.book.best_checkpoint_id
         return record
