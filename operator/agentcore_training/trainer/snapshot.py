@@ -17,6 +17,10 @@ if TYPE_CHECKING:
     from agentcore_training.trainer.trainer import Trainer
 
 
+def _on_cuda(trainer: Trainer) -> bool:
+    return trainer.policy.device.type == "cuda"
+
+
 def save_checkpoint(trainer: Trainer, state: ProgressState) -> str:
     """Write a checkpoint of `trainer` now, choose the best one, prune; returns its id."""
     ckpt_id = checkpoint_id(trainer.iteration)
@@ -56,6 +60,8 @@ def save_checkpoint(trainer: Trainer, state: ProgressState) -> str:
         "optimizer": trainer.optimizer.state_dict(),
         "sampling_rng": trainer.sampling.get_state(),
         "torch_rng": torch.get_rng_state(),
+        # CUDA's generators drive dropout on a GPU (LoRA dropout): a resume there replays it.
+        **({"cuda_rng": torch.cuda.get_rng_state_all()} if _on_cuda(trainer) else {}),
     }
     started = time.monotonic()
     trainer.store.write(ckpt_id, run_state.to_json(), train_state, save_weights)
@@ -94,6 +100,9 @@ def resume(trainer: Trainer, ckpt_id: str) -> None:
     trainer.optimizer.load_state_dict(train_state["optimizer"])
     trainer.sampling.set_state(train_state["sampling_rng"])
     torch.set_rng_state(train_state["torch_rng"])
+    cuda_rng = train_state.get("cuda_rng")
+    if cuda_rng is not None and _on_cuda(trainer) and len(cuda_rng) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(cuda_rng)
     trainer.ledger = state.ledger
     trainer.iteration = state.iteration
     trainer.cursor = state.data_cursor
