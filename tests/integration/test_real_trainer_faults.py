@@ -1,0 +1,164 @@
+"""Faults with the real trainer (`builtin:tiny`) under the operator and the dev runner.
+
+A trainer container SIGKILLed mid-run (no checkpoint survives: an emptyDir), and the
+operator killed while a cancel's grace period runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentcore_training import labels
+from tests.support.cluster import Cluster
+from tests.support.processes import OperatorProcess
+from tests.support.trainingjobs import (
+    addition_queries,
+    apply,
+    create_queries,
+    get,
+    trainingjob,
+    wait_for,
+    wait_for_iteration,
+    wait_until,
+)
+
+pytestmark = pytest.mark.usefixtures("operator")
+
+TINY = {
+    "batchSize": 4,
+    "nTrajectoriesPerQuery": 4,
+    "maxNewTokens": 3,
+    "learningRate": 1e-3,
+    "maxBudgetUsd": "1.00",
+}
+PRICING = {"computeUsdPerHour": "3.60", "usdPer1kCompletionTokens": "0.01"}
+
+
+def _running_pid(cluster: Cluster, namespace: str, uid: str) -> tuple[str, int] | None:
+    """The running trainer pod and its process (the dev runner's containerID)."""
+    pods = cluster.get_json("pods", "-n", namespace, "-l", f"{labels.JOB_ID}={uid}")["items"]
+    for pod in pods:  # type: ignore[attr-defined]
+        for status in pod.get("status", {}).get("containerStatuses", []):
+            if "running" in status.get("state", {}) and status.get("containerID"):
+                return pod["metadata"]["name"], int(status["containerID"].rsplit("/", 1)[1])
+    return None
+
+
+def _trainer_log(basetemp: Path, namespace: str, pod: str) -> list[dict[str, Any]]:
+    """The trainer's JSON log lines, from the dev runner's container log of `pod`."""
+    found = sorted(basetemp.glob(f"dev-runner*/pods/{namespace}/{pod}-*/**/container.log"))
+    assert found, f"no container log of {pod} under {basetemp}"
+    lines = found[0].read_text().splitlines()
+    return [json.loads(line) for line in lines if line.startswith("{")]
+
+
+class _CostWatcher:
+    """Every status.cost.costUsd seen while the run goes on, in order."""
+
+    def __init__(self, cluster: Cluster, namespace: str, name: str) -> None:
+        self.seen: list[Decimal] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(cluster, namespace, name))
+        self._thread.start()
+
+    def _run(self, cluster: Cluster, namespace: str, name: str) -> None:
+        while not self._stop.wait(0.3):
+            cost = (get(cluster, namespace, name).get("status") or {}).get("cost") or {}
+            if "costUsd" in cost:
+                self.seen.append(Decimal(cost["costUsd"]))
+
+    def stop(self) -> list[Decimal]:
+        self._stop.set()
+        self._thread.join()
+        return self.seen
+
+
+def test_a_sigkilled_trainer_is_retried_and_its_spend_never_goes_down(
+    cluster: Cluster, namespace: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    create_queries(cluster, namespace, "queries", addition_queries(125))
+    manifest = trainingjob(
+        "killed",
+        queries="queries",
+        mode=None,
+        config={**TINY, "nIterations": 8, "checkpointInterval": 100},
+        runtime={"backoffLimit": 2},
+        pricing=PRICING,
+    )
+    uid = apply(cluster, namespace, manifest)["metadata"]["uid"]
+    watcher = _CostWatcher(cluster, namespace, "killed")
+    try:
+        before = wait_for_iteration(cluster, namespace, "killed", 2, timeout=180)
+        found: Any = wait_until(lambda: _running_pid(cluster, namespace, uid), 30, "the pid")
+        first_pod, pid = found
+        spent_before = Decimal(before["status"]["cost"]["costUsd"])
+        os.killpg(pid, signal.SIGKILL)  # as a container runtime kills: the whole group
+        done = wait_for(cluster, namespace, "killed", "Completed", timeout=300)
+    finally:
+        seen = watcher.stop()
+    status = done["status"]
+    assert status["phase"] == "Completed", status
+    assert status["attempt"] == 2  # the handshake of the retried pod
+    # No checkpoint survived (an emptyDir): the retry trained all 8 iterations again.
+    assert status["progress"]["currentIteration"] == 8
+    cost = Decimal(status["cost"]["costUsd"])
+    assert spent_before <= cost <= Decimal(TINY["maxBudgetUsd"])
+    assert seen == sorted(seen), seen  # the spend shown never went down
+    assert len(set(seen)) >= 3
+    listed = cluster.get_json("pods", "-n", namespace, "-l", f"{labels.JOB_ID}={uid}")
+    pods: list[dict[str, Any]] = listed["items"]  # type: ignore[assignment]
+    by_name = {p["metadata"]["name"]: p for p in pods}
+    assert len(by_name) == 2
+    killed = by_name[first_pod]["status"]["containerStatuses"][0]["state"]["terminated"]
+    assert killed["exitCode"] == 137
+    # The retry started from the operator's record: attempt 2, the first pod's spend carried
+    # onto its ledger (no checkpoint to take it from), and its own spend on top.
+    (retry,) = set(by_name) - {first_pod}
+    log = _trainer_log(tmp_path_factory.getbasetemp(), namespace, retry)
+    attempt = next(line for line in log if line.get("event") == "attempt")
+    assert attempt["attempt"] == 2
+    carried = Decimal(attempt["spentUsd"])
+    assert spent_before <= carried < cost
+
+
+def test_the_operator_killed_during_a_cancel_grace_period_still_cancels(
+    cluster: Cluster, namespace: str, operator: OperatorProcess
+) -> None:
+    create_queries(cluster, namespace, "queries", addition_queries(125))
+    manifest = trainingjob(
+        "stopped",
+        queries="queries",
+        mode=None,
+        config={**TINY, "nIterations": 400, "checkpointInterval": 5},
+        pricing=PRICING,
+    )
+    apply(cluster, namespace, manifest)
+    wait_for_iteration(cluster, namespace, "stopped", 2, timeout=180)
+    cluster.kubectl(
+        "patch", "tj", "stopped", "-n", namespace, "--type=merge", "-p", '{"spec":{"cancel":true}}'
+    )
+
+    def requested() -> bool:
+        conditions = get(cluster, namespace, "stopped")["status"].get("conditions", [])
+        return any(
+            c["type"] == "Cancelled" and c["reason"] == "CancelRequested" for c in conditions
+        )
+
+    wait_until(requested, 30, "CancelRequested")
+    operator.stop(kill=True)  # its grace timer (4 s here) dies with it
+    operator.start()
+    cancelled = wait_for(cluster, namespace, "stopped", "Cancelled", timeout=120)
+    status = cancelled["status"]
+    assert status["phase"] == "Cancelled"
+    assert status["cancelledAt"]
+    assert status["progress"]["currentIteration"] < 400
+    assert Decimal(status["cost"]["costUsd"]) <= Decimal(TINY["maxBudgetUsd"])
+    wait_until(lambda: not cluster.get_json("jobs", "-n", namespace)["items"], 60, "the Job to go")
