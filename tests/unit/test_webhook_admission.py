@@ -172,6 +172,23 @@ def test_a_learning_rate_too_high_for_a_pretrained_model_is_a_warning(
 
 
 @pytest.mark.parametrize(
+    ("policy", "merge", "warned"),
+    [
+        ({"model": "hf:/models/smollm2"}, True, True),  # full fine-tuning: nothing to merge
+        ({"model": "hf:/models/smollm2", "lora": {}}, True, False),
+        ({"model": "hf:/models/smollm2"}, False, False),
+    ],
+)
+def test_output_merge_without_lora_is_a_warning(
+    policy: dict[str, Any], merge: bool, warned: bool
+) -> None:
+    output = {"claimName": "models", "path": "bot/v1", "merge": merge}
+    spec = _spec(policy=policy, config={"learningRate": 1e-5}, output=output)
+    warnings = admission_warnings(spec)
+    assert any("spec.output.merge" in w for w in warnings) is warned
+
+
+@pytest.mark.parametrize(
     ("policy", "expected"),
     [
         ({"model": "builtin:tiny", "lora": {}}, "policy.lora needs an hf: policy"),

@@ -43,8 +43,13 @@ def check_policy(spec: TrainingJobSpec) -> Denial | None:
 
 def admission_warnings(spec: TrainingJobSpec) -> list[str]:
     """What is allowed but likely a mistake: kubectl prints these on create."""
-    warning = learning_rate_warning(spec.policy, spec.config.learning_rate)
-    return [warning] if warning is not None else []
+    warnings = [learning_rate_warning(spec.policy, spec.config.learning_rate)]
+    if spec.output is not None and spec.output.merge and spec.policy.lora is None:
+        warnings.append(
+            "spec.output.merge is true but the policy has no LoRA: there is nothing to merge, "
+            "the output holds full weights only"
+        )
+    return [w for w in warnings if w is not None]
 
 
 def check_queries(
