@@ -7,7 +7,6 @@ speaks the real progress protocol with the pod's real projected token.
 from __future__ import annotations
 
 import json
-import re
 from decimal import Decimal
 from typing import Any
 
@@ -128,48 +127,6 @@ def test_exhausted_backoff_fails_with_the_reason(cluster: Cluster, namespace: st
         "pods", "-n", namespace, "-l", f"{labels.JOB_ID}={failed['metadata']['uid']}"
     )
     assert len(pods["items"]) == 2  # type: ignore[arg-type]  # the first try and one retry
-
-
-def test_a_hung_trainer_is_deleted_retried_and_fails_with_progress_deadline_exceeded(
-    cluster: Cluster, namespace: str
-) -> None:
-    # The stand-in's hang mode: the handshake, two reports, then silence, deaf to SIGTERM.
-    create_queries(cluster, namespace, "queries", addition_queries(125))
-    runtime = {"backoffLimit": 1, "progressDeadlineSeconds": 5}
-    apply(
-        cluster,
-        namespace,
-        trainingjob(
-            "hung", queries="queries", mode="hang", config={"nIterations": 50}, runtime=runtime
-        ),
-    )
-    failed = wait_for(cluster, namespace, "hung", "Failed", timeout=180)
-    status, conditions = failed["status"], _conditions(failed)
-    assert conditions["Failed"]["reason"] == "ProgressDeadlineExceeded"
-    assert "no progress report for" in conditions["Failed"]["message"]
-    assert (conditions["Hung"]["status"], conditions["Hung"]["reason"]) == (
-        "True",
-        "ProgressDeadlineExceeded",
-    )
-    assert status["lastReportTime"]
-    # The retry carried the ledger over: it went on from attempt 1's iteration 2 and spend.
-    assert status["attempt"] == 2
-    assert status["progress"]["currentIteration"] == 4
-    assert status["cost"]["costUsd"] == "0.04"
-    events = cluster.get_json(
-        "events", "-n", namespace, "--field-selector", "reason=ProgressDeadlineExceeded"
-    )["items"]
-    messages = "\n".join(e["message"] for e in events)  # type: ignore[attr-defined]
-    ended = set(re.findall(r"its pod (\S+) \(attempt (\d+)\) was deleted", messages))
-    assert {attempt for _, attempt in ended} == {"1", "2"}, messages
-    assert len({pod for pod, _ in ended}) == 2
-    job = _jobs(cluster, namespace)[0]
-    assert job["status"]["failed"] == 2
-    uid = failed["metadata"]["uid"]
-    # Both hung pods were deleted (the dev runner SIGKILLs each after its grace period).
-    selector = f"{labels.JOB_ID}={uid}"
-    pods = lambda: cluster.get_json("pods", "-n", namespace, "-l", selector)["items"]  # noqa: E731
-    wait_until(lambda: not pods(), 30, "the hung pods to be gone")
 
 
 def test_bad_input_fails_at_once_without_retries(cluster: Cluster, namespace: str) -> None:
