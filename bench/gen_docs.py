@@ -48,6 +48,8 @@ Run one benchmark alone with the command shown under it, from the repository roo
 
 
 def _fmt(value: Any) -> str:
+    if value is None:
+        return "none"
     if isinstance(value, float):
         return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
     return str(value)
@@ -160,6 +162,19 @@ def _highlights(r: dict[str, Any]) -> list[str]:
             f"without it the ratio would be {extra['ratio_if_trl_skipped_it']}.",
         ]
         return lines
+    if r["name"] == "soak" and "per_job" in d:
+        faults = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in d["faults"].items())
+        phases = ", ".join(f"{n} {p}" for p, n in d["phases"].items())
+        return [
+            "| jobs | overruns | stuck | duplicate Jobs | cost regressions | summaries lost "
+            "| retried | wall s |",
+            "|---|---|---|---|---|---|---|---|",
+            f"| {d['jobs']} | {d['overruns']} | {d['stuck']} | {d['duplicates']} | "
+            f"{d['cost_regressions']} | {d.get('summaries_lost', 'not counted')} | "
+            f"{d['retried_jobs']} | {d['wall_s']} |",
+            "",
+            f"Faults injected: {faults}. Phases: {phases}.",
+        ]
     return []
 
 
@@ -180,13 +195,12 @@ def render(folder: Path = PUBLISHED) -> str:
 
 
 def publish() -> list[Path]:
-    """Replace bench/published/*.json by bench/results/*.json."""
+    """Copy bench/results/*.json over bench/published/ (a benchmark run alone replaces its
+    own result only; the others stay as they were published)."""
     fresh = sorted(RESULTS.glob("*.json"))
     if not fresh:
         raise SystemExit("no bench/results/*.json: run `make bench` first")
     PUBLISHED.mkdir(exist_ok=True)
-    for old in PUBLISHED.glob("*.json"):
-        old.unlink()
     return [Path(shutil.copy2(path, PUBLISHED / path.name)) for path in fresh]
 
 

@@ -10,7 +10,8 @@ SIGKILLs and restarts the operator twice, and restarts kube-apiserver once
 Every second it reads every TrainingJob and Job. It fails (and says so in the JSON) on:
 an overrun (final status.cost.costUsd above spec.config.maxBudgetUsd, or a BudgetExceeded
 condition), a stuck job (not terminal by the deadline), a duplicate (a TrainingJob that
-ever owned two Jobs), and a cost regression (a costUsd read lower than one read before).
+ever owned two Jobs), a cost regression (a costUsd read lower than one read before), and a
+lost summary (a run that ended FinalSummaryLost: its end was not read).
 There is no baseline: the figure is the wall time; the counts are the result.
 """
 
@@ -41,6 +42,7 @@ from agentcore_training.api.contract import ENV_JOB_ID
 
 TERMINAL = {"Completed", "Failed", "Cancelled"}
 QUERIES = "soak-queries"
+ITERATIONS = 20
 
 
 @dataclass
@@ -66,7 +68,7 @@ def manifest(index: int) -> dict[str, Any]:
     """The index-th TrainingJob: a third with a budget that binds mid-run."""
     tight = index % 3 == 0
     config: dict[str, Any] = {
-        "nIterations": 6,
+        "nIterations": ITERATIONS,
         "batchSize": 4,
         "nTrajectoriesPerQuery": 4,
         "maxNewTokens": 4,
@@ -240,7 +242,10 @@ def main() -> None:
                 if created == restart_apiserver_at:
                     restart_apiserver(state_dir)
                     faults.append({"at_s": round(now - started, 1), "fault": "apiserver restart"})
-            running = [s for s in active if s.phase == "Running" and s.iteration >= 1]
+            # Mid-run: past the first iteration, well before the last.
+            running = [
+                s for s in active if s.phase == "Running" and 2 <= s.iteration <= ITERATIONS - 4
+            ]
             for record in running:
                 if record.name.endswith("7") and not record.cancelled and record.iteration >= 2:
                     patch = json.dumps({"spec": {"cancel": True}})
@@ -282,6 +287,12 @@ def main() -> None:
             time.sleep(1)
         wall = time.monotonic() - started
         observe(cluster, namespace, seen, time.monotonic())
+        # Kept for a post-mortem (the namespace goes with the context).
+        objects = cluster.kubectl(
+            "get", "trainingjobs,jobs,pods,events", "-n", namespace, "-o", "json", check=False
+        )
+        (work / "final-objects.json").write_text(objects.stdout)
+        print(f"logs and objects kept in {work}", file=sys.stderr)
     jobs: list[dict[str, Any]] = []
     for record in seen.values():
         final = record.costs[-1] if record.costs else Decimal(0)
@@ -308,6 +319,7 @@ def main() -> None:
         "stuck": sum(j["stuck"] for j in jobs),
         "duplicates": sum(j["jobs_owned"] > 1 for j in jobs),
         "cost_regressions": sum(j["cost_regressions"] for j in jobs),
+        "summaries_lost": sum(j["reason"] == "FinalSummaryLost" for j in jobs),
         "phases": {
             p: sum(j["phase"] == p for j in jobs) for p in sorted({j["phase"] for j in jobs})
         },
@@ -343,7 +355,9 @@ def main() -> None:
     )
     print(json.dumps(counts))
     print(path)
-    bad = counts["overruns"] + counts["stuck"] + counts["duplicates"] + counts["cost_regressions"]
+    bad = sum(
+        counts[k] for k in ("overruns", "stuck", "duplicates", "cost_regressions", "summaries_lost")
+    )
     sys.exit(1 if bad else 0)
 
 
