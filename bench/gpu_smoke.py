@@ -120,7 +120,13 @@ def run_mode(args: argparse.Namespace) -> dict[str, Any]:
         policy.save(Path(scratch))
         on_cpu = HFPolicy.load_from(spec, seed=0, device=torch.device("cpu"))
         on_cpu.load(Path(scratch))
-        trained = {k: v.float().cpu() for k, v in policy.model.state_dict().items()}
+        # What the checkpoint holds: every weight, or (LoRA) the adapters; a LoRA base in
+        # bfloat16 on the GPU is the float32 base rounded, and is read from the model path.
+        trained = {
+            k: v.float().cpu()
+            for k, v in policy.model.state_dict().items()
+            if lora is None or "lora_" in k
+        }
         reloaded = on_cpu.model.state_dict()
         exact = all(torch.equal(trained[k], reloaded[k].float()) for k in trained)
     facts = policy.describe()

@@ -137,7 +137,10 @@ class HFPolicy:
         # transformers samples from the global RNG: seed it from ours, so that our
         # generator's state (saved in checkpoints) still decides everything.
         seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
-        devices = [self._device] if self._device.type == "cuda" else []
+        devices: list[int] = []
+        if self._device.type == "cuda":
+            index = self._device.index
+            devices = [index if index is not None else torch.cuda.current_device()]
         training = self.model.training
         self.model.eval()  # no adapter dropout while sampling
         try:
