@@ -3,14 +3,20 @@
 # bookworm (Python 3.11, as in python:3.11-slim-bookworm and distroless/python3-debian12) with
 # python3-pip and CA certificates, made by mmdebstrap and committed into buildah's store under
 # the cache folder. Built once per input hash; prints the image name.
-#   usage: base.sh          (needs root; tools/node/deps.sh IMAGES=1 installs mmdebstrap, buildah)
+#   usage: base.sh [build]  (needs root; tools/node/deps.sh IMAGES=1 installs mmdebstrap, buildah)
+# `build`: the build stages' base, with binutils too (the trainer-cpu image's CUDA stand-ins).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=common.sh
 . "$here/common.sh"
 packages=python3,python3-pip,python3-venv,ca-certificates
+case ${1:-runtime} in
+  runtime) name=agentcore-base ;;
+  build) name=agentcore-build-base; packages=$packages,binutils ;;
+  *) echo "usage: base.sh [build]" >&2; exit 2 ;;
+esac
 key=$(printf '%s %s' "$packages" "$(sha256sum "$0" | cut -c1-64)" | sha256sum | cut -c1-12)
-image="localhost/agentcore-base:bookworm-$key"
+image="localhost/$name:bookworm-$key"
 if bah inspect --type image "$image" >/dev/null 2>&1; then echo "$image"; exit 0; fi
 images_lock
 work=$(mktemp -d); trap 'rm -rf "$work"; images_unmount' EXIT
