@@ -22,6 +22,7 @@ import pytest
 
 from agentcore_training import labels
 from agentcore_training.api.contract import ProgressState, TerminationSummary
+from agentcore_training.controller.certs import make_server_certificate
 from tests.support.cluster import Cluster, running_cluster
 from tests.support.node import Node, image_archive, node_unavailable, running_node
 from tests.support.processes import WEBHOOK_CONFIGURATION, OperatorProcess
@@ -74,6 +75,13 @@ class _NodeOperator(OperatorProcess):
     @property
     def url(self) -> str:
         return f"https://{self.host_ip}:{self.port}"
+
+    def register_webhook(self) -> None:
+        # The certificate it reuses names the bridge address too: pods and the apiserver
+        # call it there.
+        if not (self.tls_dir / "ca.crt").exists():
+            make_server_certificate(self.tls_dir, [self.host_ip, "127.0.0.1", "localhost"])
+        super().register_webhook()
 
     def env(self) -> dict[str, str]:
         env = super().env()

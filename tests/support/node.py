@@ -8,7 +8,6 @@ why, and the tests fall back to the dev runner.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -74,16 +73,10 @@ def node_unavailable() -> str | None:
     """Why a real node cannot start on this machine, or None when it can."""
     if os.environ.get("AGENTCORE_TEST_NODE") == "0":
         return "AGENTCORE_TEST_NODE=0 asks for the dev runner"
-    if os.geteuid() != 0:
-        return "a node needs root (namespaces, mounts, cgroups)"
-    if not Path("/sys/fs/cgroup/cpu").is_dir() or not os.access("/sys/fs/cgroup/cpu", os.W_OK):
-        return "no writable cgroup v1 hierarchy at /sys/fs/cgroup"
-    if shutil.which("unshare") is None:
-        return "no unshare(1)"
-    missing = [p for p in ("/usr/bin/containerd", "/usr/sbin/runc") if not Path(p).exists()]
-    if missing and shutil.which("apt-get") is None:
-        return f"missing {', '.join(missing)} and no apt-get to install them"
-    return None
+    check = subprocess.run(
+        ["bash", str(NODE_TOOLS / "can-start.sh")], capture_output=True, text=True, check=False
+    )
+    return None if check.returncode == 0 else check.stdout.strip() or check.stderr.strip()
 
 
 def _env_file(path: Path) -> dict[str, str]:
