@@ -723,3 +723,17 @@ def test_rate_limits_refill_per_minute_per_user_and_method() -> None:
     error = errors.rate_limited("m", 2, 30.0)
     assert (error.code, error.data["retry_after_seconds"]) == (-32005, 30.0)
     assert -32099 <= errors.RATE_LIMITED <= -32000
+
+
+def test_get_status_keeps_metrics_numeric_and_gives_the_epochs_beside_them() -> None:
+    """status.metrics.epochs (a list) inside `metrics` made every get_status of a trained
+    job an Internal error: the result's metrics hold numbers, as the original returned."""
+    epochs = [
+        {"loss": 0.5, "kl": 0.0, "clipRatio": 0.0, "gradNorm": 1.5},
+        {"loss": 0.4, "kl": 0.01, "clipRatio": 0.1, "gradNorm": 1.2},
+    ]
+    tj = trainingjob(metrics={"avgReward": 0.25, "loss": 0.4, "epochs": epochs})
+    answer = results.status_result(tj).model_dump(mode="json")
+    assert answer["metrics"] == {"avg_reward": 0.25, "loss": 0.4}
+    assert [e["loss"] for e in answer["epochs"]] == [0.5, 0.4]
+    assert answer["epochs"][0]["kl"] == 0.0

@@ -28,6 +28,6 @@ class ApiModel(BaseModel):
         """The camelCase JSON form, as stored in the custom resource."""
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
-    def to_snake(self) -> dict[str, Any]:
-        """The snake_case JSON form, as the JSON-RPC methods speak it."""
-        return self.model_dump(mode="json", by_alias=False, exclude_none=True)
+    def to_snake(self, exclude: set[str] | None = None) -> dict[str, Any]:
+        """The snake_case JSON form, as the JSON-RPC methods speak it (less `exclude`)."""
+        return self.model_dump(mode="json", by_alias=False, exclude_none=True, exclude=exclude)

@@ -61,8 +61,10 @@ def cost_of(trainingjob: TrainingJob) -> Cost:
 
 
 def metrics_of(trainingjob: TrainingJob) -> dict[str, Any]:
+    """status.metrics in snake_case, numbers only as the original returned (the per-epoch
+    list is a field of its own: `epochs`)."""
     metrics = trainingjob.status.metrics
-    return {} if metrics is None else metrics.to_snake()
+    return {} if metrics is None else metrics.to_snake(exclude={"epochs"})
 
 
 def start_result(trainingjob: TrainingJob) -> StartGrpoResult:
@@ -86,6 +88,7 @@ def status_result(trainingjob: TrainingJob) -> GetStatusResult:
         status=status_of(trainingjob),
         progress=progress_of(trainingjob),
         metrics=metrics_of(trainingjob),
+        epochs=status.metrics.epochs if status.metrics is not None else None,
         cost=cost_of(trainingjob),
         best_checkpoint_id=status.best_checkpoint_id,
         history=status.history or History(),

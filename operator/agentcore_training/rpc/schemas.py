@@ -19,7 +19,7 @@ from agentcore_training.api.plugins import EnvironmentSpec, RewardSpec
 from agentcore_training.api.policy import PolicySpec
 from agentcore_training.api.queries import MIN_TRAINING_QUERIES
 from agentcore_training.api.spec import GRPOConfig, PricingSpec
-from agentcore_training.api.status import Cost, History, OutputStatus, Progress
+from agentcore_training.api.status import Cost, EpochMetrics, History, OutputStatus, Progress
 
 MIN_QUERIES = MIN_TRAINING_QUERIES
 _DEFAULTS = GRPOConfig()  # the spec's defaults, quoted in descriptions
@@ -243,6 +243,14 @@ class GetStatusResult(_Result):
     )
     metrics: dict[str, float | int] = Field(
         description="status.metrics with snake_case keys (avg_reward, loss, kl, ...)."
+    )
+    epochs: list[EpochMetrics] | None = Field(
+        default=None,
+        description=(
+            "status.metrics.epochs: the latest update's figures per inner epoch (loss, kl, "
+            "clip_ratio, grad_norm). Added since the original contract; kept out of `metrics`, "
+            "whose values stay numbers."
+        ),
     )
     cost: Cost = Field(
         description=(
