@@ -25,25 +25,18 @@ async def patch_pod_status(
 async def delete_pod(client: KubeClient, namespace: str, name: str, uid: str) -> bool:
     """Delete gracefully (the pod's own grace period), only this uid, as a controller
     deletes a pod it gave up on. False when it was already gone (or replaced)."""
-    body = {"kind": "DeleteOptions", "apiVersion": "v1", "preconditions": {"uid": uid}}
-    try:
-        await client.request("DELETE", pods_path(namespace, name), body=body)
-    except ApiError as error:
-        if error.not_found or error.conflict:
-            return False
-        raise
-    return True
+    return await _delete(client, namespace, name, {"preconditions": {"uid": uid}})
 
 
 async def delete_pod_now(client: KubeClient, namespace: str, name: str, uid: str) -> bool:
     """Delete with gracePeriodSeconds=0, as a kubelet confirms a graceful deletion once the
     containers are gone; only this uid. False when it was already gone (or replaced)."""
-    body = {
-        "kind": "DeleteOptions",
-        "apiVersion": "v1",
-        "gracePeriodSeconds": 0,
-        "preconditions": {"uid": uid},
-    }
+    options = {"gracePeriodSeconds": 0, "preconditions": {"uid": uid}}
+    return await _delete(client, namespace, name, options)
+
+
+async def _delete(client: KubeClient, namespace: str, name: str, options: dict[str, Any]) -> bool:
+    body = {"kind": "DeleteOptions", "apiVersion": "v1", **options}
     try:
         await client.request("DELETE", pods_path(namespace, name), body=body)
     except ApiError as error:

@@ -13,9 +13,10 @@ from pydantic import ValidationError
 from agentcore_training.api.contract import BUILTIN_MODELS
 from agentcore_training.api.plugins import RewardType
 from agentcore_training.api.policy import learning_rate_warning, policy_conflict
+from agentcore_training.api.queries import ConfigMapQueriesRef
 from agentcore_training.api.spec import TrainingJobSpec
 from agentcore_training.trainer.errors import BadInputError
-from agentcore_training.trainer.queries import parse_queries
+from agentcore_training.trainer.queries import Query, parse_queries
 from agentcore_training.trainer.rewards import build_reward
 
 
@@ -63,20 +64,10 @@ def check_queries(
     ref = spec.queries.config_map_ref
     if ref is None:
         return None
-    field = "spec.queries.configMapRef"
-    if configmap is None:
-        return Denial(field, f'ConfigMap "{ref.name}" not found in namespace "{namespace}"')
-    data: Mapping[str, str] = configmap.get("data") or {}
-    if ref.key not in data:
-        keys = ", ".join(sorted(data)) or "none"
-        return Denial(
-            f"{field}.key", f'ConfigMap "{ref.name}" has no key "{ref.key}" (keys: {keys})'
-        )
     source = f'ConfigMap "{ref.name}" key "{ref.key}"'
-    try:
-        queries = parse_queries(data[ref.key], source)
-    except BadInputError as error:
-        return Denial(field, str(error))
+    queries = _configmap_queries("spec.queries.configMapRef", ref, namespace, configmap)
+    if isinstance(queries, Denial):
+        return queries
     denial = _check_training_count(spec, len(queries), source, min_queries)
     if denial is not None:
         return denial
@@ -98,7 +89,21 @@ def check_evaluation_queries(
     ref = source_ref.config_map_ref if source_ref is not None else None
     if ref is None:
         return None
-    field = "spec.evaluation.queries.configMapRef"
+    queries = _configmap_queries("spec.evaluation.queries.configMapRef", ref, namespace, configmap)
+    if isinstance(queries, Denial):
+        return queries
+    if spec.reward.type != RewardType.PYTHON:
+        try:
+            build_reward(spec.reward, queries)
+        except BadInputError as error:
+            return Denial("spec.reward", f"the evaluation queries: {error}")
+    return None
+
+
+def _configmap_queries(
+    field: str, ref: ConfigMapQueriesRef, namespace: str, configmap: Mapping[str, Any] | None
+) -> list[Query] | Denial:
+    """The queries under `ref` in `configmap`, or why not (absent, no such key, unparsable)."""
     if configmap is None:
         return Denial(field, f'ConfigMap "{ref.name}" not found in namespace "{namespace}"')
     data: Mapping[str, str] = configmap.get("data") or {}
@@ -108,15 +113,9 @@ def check_evaluation_queries(
             f"{field}.key", f'ConfigMap "{ref.name}" has no key "{ref.key}" (keys: {keys})'
         )
     try:
-        queries = parse_queries(data[ref.key], f'ConfigMap "{ref.name}" key "{ref.key}"')
+        return parse_queries(data[ref.key], f'ConfigMap "{ref.name}" key "{ref.key}"')
     except BadInputError as error:
         return Denial(field, str(error))
-    if spec.reward.type != RewardType.PYTHON:
-        try:
-            build_reward(spec.reward, queries)
-        except BadInputError as error:
-            return Denial("spec.reward", f"the evaluation queries: {error}")
-    return None
 
 
 def _check_training_count(
