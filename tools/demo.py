@@ -1,12 +1,13 @@
 """`make demo`: the product end to end on a local control plane, then everything stopped.
 
 Starts etcd, kube-apiserver and kube-controller-manager on loopback (tools/controlplane),
-the operator with its admission webhook, the dev runner (no kubelet here) and the JSON-RPC
-shim; submits a 130-query GRPO job through JSON-RPC with the command-line client as a
-ServiceAccount bound to the `agentcore-training-edit` role (26 queries held out and never
-trained on); follows it with a live progress bar; prints the final metrics, the cost against
-the budget, the held-out success rate before and after training with its p-value, and the
-reward-curve PNG.
+the operator with its admission webhook, a real node where this machine can run one
+(tools/demo_node.py: kubelet + containerd, the trainer in a container) or else the dev
+runner, and the JSON-RPC shim; submits a 130-query GRPO job through JSON-RPC with the
+command-line client as a ServiceAccount bound to the `agentcore-training-edit` role (26
+queries held out and never trained on); follows it with a live progress bar; prints the
+final metrics, the cost against the budget, the held-out success rate before and after
+training with its p-value, and the reward-curve PNG.
 Nothing is left running, also when interrupted (Ctrl-C).
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -25,6 +27,8 @@ from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+import demo_node
 
 REPO = Path(__file__).resolve().parents[1]
 STATE = REPO / ".demo"
@@ -72,6 +76,7 @@ class Demo:
         self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
         self.cluster = STATE / "cluster"
         self.env = dict(os.environ, OMP_NUM_THREADS="1")
+        self.node: demo_node.RealNode | None = None
 
     def kubectl(self, *args: str, stdin: str | None = None) -> str:
         result = subprocess.run(
@@ -108,6 +113,8 @@ class Demo:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        if self.node is not None:
+            demo_node.stop(self.cluster)
         subprocess.run(
             ["bash", str(REPO / "tools/controlplane/down.sh"), str(self.cluster)], check=False
         )
@@ -154,16 +161,32 @@ class Demo:
             "create", "token", "demo-user", "-n", NAMESPACE, "--duration=1h"
         ).strip()
 
+    def real_node(self) -> None:
+        reason = demo_node.unavailable()
+        if reason:
+            say(f"no real node here ({reason}): the dev runner plays the kubelet")
+            return
+        say("a real node: containerd, kube-scheduler, kubelet (tools/node); the trainer image")
+        print("(tools/images/build.sh trainer-cpu: ~10 min the first time, cached after)")
+        self.node = demo_node.start(self.cluster, STATE / "images.log")
+        print(f"node {self.node.name} Ready; pods reach the operator at {self.node.host_ip}")
+
     def services(self) -> None:
-        say("operator (admission webhook, progress endpoint), dev runner, JSON-RPC shim")
+        self.real_node()
+        runner = f"node {self.node.name}" if self.node else "dev runner"
+        say(f"operator (admission webhook, progress endpoint), {runner}, JSON-RPC shim")
         port, metrics = free_port(), free_port()
+        host = self.node.host_ip if self.node else "127.0.0.1"
+        tls = STATE / "operator-tls"
+        shutil.rmtree(tls, ignore_errors=True)  # its certificate names `host`
         operator_env = dict(
             self.env,
-            AGENTCORE_OPERATOR_LISTEN_HOST="127.0.0.1",
+            # On a node: every address, so pods reach it on the bridge and /metrics on loopback.
+            AGENTCORE_OPERATOR_LISTEN_HOST="0.0.0.0" if self.node else host,  # noqa: S104
             AGENTCORE_OPERATOR_LISTEN_PORT=str(port),
             AGENTCORE_OPERATOR_METRICS_PORT=str(metrics),
-            AGENTCORE_OPERATOR_ADVERTISE_URL=f"https://127.0.0.1:{port}",
-            AGENTCORE_OPERATOR_TLS_DIR=str(STATE / "operator-tls"),
+            AGENTCORE_OPERATOR_ADVERTISE_URL=f"https://{host}:{port}",
+            AGENTCORE_OPERATOR_TLS_DIR=str(tls),
         )
         operator = self.start(
             "operator", [str(BIN / "agentcore-operator"), "--liveness", ""], operator_env
@@ -171,11 +194,12 @@ class Demo:
         wait_http(
             f"http://127.0.0.1:{metrics}/metrics", "the operator", operator, STATE / "operator.log"
         )
-        self.start(
-            "dev-runner",
-            [str(BIN / "agentcore-dev-runner"), "--workdir", str(STATE / "pods")],
-            self.env,
-        )
+        if self.node is None:
+            self.start(
+                "dev-runner",
+                [str(BIN / "agentcore-dev-runner"), "--workdir", str(STATE / "pods")],
+                self.env,
+            )
         self.rpc_port = free_port()
         rpc_env = dict(
             self.env,
