@@ -39,6 +39,7 @@ PURE_MODULES = (
     "rpc.protocol",
     "rpc.render",
     "rpc.schemas",
+    "rpc.evaluate_schemas",
     "rpc.settings",
     "rpc.store",
     "ttlcache",

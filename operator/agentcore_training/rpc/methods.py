@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from agentcore_training.rpc import errors
+from agentcore_training.rpc.evaluate_schemas import EvaluateParams, EvaluateResult
 from agentcore_training.rpc.schemas import (
     CancelResult,
     DiscoverParams,
     DiscoverResult,
-    EvaluateParams,
-    EvaluateResult,
     GetStatusResult,
     JobRefParams,
     ListJobsParams,

@@ -14,12 +14,12 @@ from pydantic.alias_generators import to_snake
 
 from agentcore_training.api.plugins import RewardSpec, RewardType
 from agentcore_training.rpc import errors
+from agentcore_training.rpc.evaluate_schemas import EvaluateParams
 from agentcore_training.rpc.schemas import (
     MIN_QUERIES,
     SPEC_SECTIONS,
     UUID_PATTERN,
     DiscoverParams,
-    EvaluateParams,
     JobRefParams,
     ListJobsParams,
     StartGrpoParams,

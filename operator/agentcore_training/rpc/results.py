@@ -17,13 +17,15 @@ from agentcore_training.api.resource import TrainingJob
 from agentcore_training.api.status import Cost, History, Phase, Progress
 from agentcore_training.api.timestamps import rfc3339
 from agentcore_training.rpc import errors
+from agentcore_training.rpc.evaluate_schemas import (
+    BaselineComparisonResult,
+    EvaluateResult,
+    EvaluationFigures,
+)
 from agentcore_training.rpc.schemas import (
     FINISHED_STATUSES,
     LIST_LIMIT_DEFAULT,
-    BaselineComparisonResult,
     CancelResult,
-    EvaluateResult,
-    EvaluationFigures,
     GetStatusResult,
     JobStatus,
     JobSummary,

@@ -34,11 +34,11 @@ JobStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
 FINISHED_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
 
 
-class _Params(BaseModel):
+class ParamsModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class _Result(BaseModel):
+class ResultModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     def to_json(self) -> dict[str, Any]:
@@ -55,7 +55,7 @@ _NAMESPACE_DESCRIPTION = (
 )
 
 
-def _namespace_field(description: str = _NAMESPACE_DESCRIPTION) -> Any:
+def namespace_field(description: str = _NAMESPACE_DESCRIPTION) -> Any:
     return Field(default=None, pattern=DNS_LABEL_PATTERN, max_length=63, description=description)
 
 
@@ -70,7 +70,7 @@ class TrainingQuery(BaseModel):
     )
 
 
-class StartGrpoParams(_Params):
+class StartGrpoParams(ParamsModel):
     """Params of training.start_grpo."""
 
     agent_id: str = Field(
@@ -93,7 +93,7 @@ class StartGrpoParams(_Params):
             f'"{_DEFAULTS.max_budget_usd}", a checkpoint every {_DEFAULTS.checkpoint_interval}.'
         ),
     )
-    namespace: str | None = _namespace_field()
+    namespace: str | None = namespace_field()
     # Added after the original params, so positional calls keep their meaning.
     policy: PolicySpec | None = Field(
         default=None,
@@ -140,18 +140,18 @@ class StartGrpoParams(_Params):
 SPEC_SECTIONS = ("config", "policy", "reward", "pricing", "environment", "evaluation")
 
 
-class JobRefParams(_Params):
+class JobRefParams(ParamsModel):
     """Params of training.get_status and training.cancel."""
 
     job_id: str = Field(
         pattern=UUID_PATTERN, description="The job's id: the TrainingJob's metadata.uid, a UUID."
     )
-    namespace: str | None = _namespace_field(
+    namespace: str | None = namespace_field(
         "Only look for the job in this namespace (optional: job ids are unique cluster-wide)."
     )
 
 
-class ListJobsParams(_Params):
+class ListJobsParams(ParamsModel):
     """Params of training.list_jobs."""
 
     agent_id: str | None = Field(
@@ -160,7 +160,7 @@ class ListJobsParams(_Params):
         max_length=63,
         description="Only the jobs of this agent.",
     )
-    namespace: str | None = _namespace_field(
+    namespace: str | None = namespace_field(
         "Only this namespace; omitted: every namespace where the caller may list TrainingJobs."
     )
     status: JobStatus | Annotated[list[JobStatus], Field(min_length=1)] | None = Field(
@@ -187,7 +187,7 @@ class ListJobsParams(_Params):
         return frozenset([self.status] if isinstance(self.status, str) else self.status)
 
 
-class DiscoverParams(_Params):
+class DiscoverParams(ParamsModel):
     """rpc.discover takes no params."""
 
 
@@ -211,33 +211,33 @@ _RESULT_FIELDS = {
 }
 
 
-def _result_field(key: str, **kwargs: Any) -> Any:
+def result_field(key: str, **kwargs: Any) -> Any:
     return Field(description=_RESULT_FIELDS[key], **kwargs)
 
 
-class StartGrpoResult(_Result):
+class StartGrpoResult(ResultModel):
     """Result of training.start_grpo."""
 
-    success: Literal[True] = _result_field("success", default=True)
+    success: Literal[True] = result_field("success", default=True)
     job_id: str = Field(description="The new job's id (metadata.uid).")
-    agent_id: str = _result_field("agent_id")
-    status: JobStatus = _result_field("status")
-    total_iterations: int = _result_field("total_iterations")
+    agent_id: str = result_field("agent_id")
+    status: JobStatus = result_field("status")
+    total_iterations: int = result_field("total_iterations")
     budget_usd: ResultMoney = Field(
         description="spec.config.maxBudgetUsd: a JSON number with the Decimal's exact digits."
     )
-    created_at: str = _result_field("created_at")
-    namespace: str = _result_field("namespace")
-    name: str = _result_field("name")
+    created_at: str = result_field("created_at")
+    namespace: str = result_field("namespace")
+    name: str = result_field("name")
 
 
-class GetStatusResult(_Result):
+class GetStatusResult(ResultModel):
     """Result of training.get_status."""
 
-    success: Literal[True] = _result_field("success", default=True)
-    job_id: str = _result_field("job_id")
-    agent_id: str = _result_field("agent_id")
-    status: JobStatus = _result_field("status")
+    success: Literal[True] = result_field("success", default=True)
+    job_id: str = result_field("job_id")
+    agent_id: str = result_field("agent_id")
+    status: JobStatus = result_field("status")
     progress: Progress = Field(
         description="status.progress; before the operator reports, 0 of spec.config.nIterations."
     )
@@ -258,17 +258,17 @@ class GetStatusResult(_Result):
             "digits; before the trainer reports, cost 0 and the spec's budget."
         )
     )
-    best_checkpoint_id: str | None = _result_field("best_checkpoint_id")
+    best_checkpoint_id: str | None = result_field("best_checkpoint_id")
     history: History = Field(
         description=(
             "status.history: the bounded, downsampled reward curve (empty before any report). "
             "Added since the original contract."
         )
     )
-    namespace: str = _result_field("namespace")
-    name: str = _result_field("name")
-    created_at: str = _result_field("created_at_added")
-    message: str | None = _result_field("message", default=None)
+    namespace: str = result_field("namespace")
+    name: str = result_field("name")
+    created_at: str = result_field("created_at_added")
+    message: str | None = result_field("message", default=None)
     evaluation: EvaluationStatus | None = Field(
         default=None,
         description=(
@@ -285,140 +285,36 @@ class GetStatusResult(_Result):
     )
 
 
-class EvaluateParams(_Params):
-    """Params of training.evaluate."""
-
-    job_id: str = Field(
-        pattern=UUID_PATTERN, description="The job's id: the TrainingJob's metadata.uid, a UUID."
-    )
-    checkpoint_id: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=253,
-        description=(
-            "The checkpoint whose evaluation to return (ckpt-000010, or a best_checkpoint_id); "
-            "omitted: the latest evaluation (the final weights' once the job has finished)."
-        ),
-    )
-    namespace: str | None = _namespace_field(
-        "Only look for the job in this namespace (optional: job ids are unique cluster-wide)."
-    )
-
-
-_CURVE_ONLY = " Null for an evaluation known only from the curve."
-
-
-class EvaluationFigures(_Result):
-    """One held-out evaluation's figures (status.evaluation's metrics in snake_case)."""
-
-    success_rate: float = Field(
-        description="Fraction of answers whose reward reached spec.evaluation.successThreshold."
-    )
-    mean_reward: float = Field(description="Mean reward of the answers.")
-    mean_steps: float | None = Field(
-        default=None, description="Mean environment steps per answer." + _CURVE_ONLY
-    )
-    tool_calls_per_trajectory: float | None = Field(
-        default=None, description="Mean tool calls per answer." + _CURVE_ONLY
-    )
-    tool_accuracy: float | None = Field(
-        default=None,
-        description="Fraction of tool calls without a tool error (null when none was called)."
-        + _CURVE_ONLY,
-    )
-
-
-class BaselineComparisonResult(_Result):
-    """An evaluation against the baseline's, paired over the same held-out queries."""
-
-    success_rate_improvement: float = Field(description="success_rate minus the baseline's.")
-    avg_reward_improvement: float = Field(description="mean_reward minus the baseline's.")
-    p_value: float | None = Field(
-        description="The paired test of spec.evaluation.metric (success_p_value or "
-        "reward_p_value)." + _CURVE_ONLY
-    )
-    statistically_significant: bool | None = Field(description="p_value < 0.05." + _CURVE_ONLY)
-    success_p_value: float | None = Field(
-        default=None,
-        description="Exact McNemar test of the per-query successes (two-sided). Added since "
-        "the original contract." + _CURVE_ONLY,
-    )
-    reward_p_value: float | None = Field(
-        default=None,
-        description="Sign-flip permutation test of the per-query mean rewards. Added since the "
-        "original contract." + _CURVE_ONLY,
-    )
-
-
-class EvaluateResult(_Result):
-    """Result of training.evaluate: a recorded held-out evaluation of the job."""
-
-    success: Literal[True] = _result_field("success", default=True)
-    job_id: str = _result_field("job_id")
-    checkpoint_id: str | None = Field(description="The evaluated weights' checkpoint.")
-    iteration: int = Field(
-        description="Iterations trained before it (0: the baseline). Added since the original "
-        "contract."
-    )
-    metrics: EvaluationFigures = Field(description="The held-out figures.")
-    baseline_comparison: BaselineComparisonResult | None = Field(
-        description="Against the baseline, paired over the same queries; null for the baseline "
-        "itself."
-    )
-    queries_evaluated: int = Field(description="Held-out queries scored.")
-    evaluation_duration_ms: int | None = Field(
-        description="Wall-clock milliseconds the evaluation took." + _CURVE_ONLY
-    )
-    cost_usd: ResultMoney | None = Field(
-        description="What the evaluation cost, US dollars. Added since the original contract."
-        + _CURVE_ONLY
-    )
-    best: bool = Field(
-        description="Whether it is the best evaluation (bestCheckpointId's). Added since the "
-        "original contract."
-    )
-    baseline_metrics: EvaluationFigures = Field(
-        description="The baseline's figures. Added since the original contract."
-    )
-    metric: str = Field(
-        description="spec.evaluation.metric: what p_value tests and what picks the best. Added "
-        "since the original contract."
-    )
-    status: JobStatus = _result_field("status")
-    namespace: str = _result_field("namespace")
-    name: str = _result_field("name")
-
-
-class CancelResult(_Result):
+class CancelResult(ResultModel):
     """Result of training.cancel: the cancel is recorded (spec.cancel is true)."""
 
-    success: Literal[True] = _result_field("success", default=True)
-    job_id: str = _result_field("job_id")
+    success: Literal[True] = result_field("success", default=True)
+    job_id: str = result_field("job_id")
     status: JobStatus = Field(
         description="cancelled: the cancel is recorded; get_status follows the trainer stopping."
     )
     cancelled_at: str = Field(
         description="status.cancelledAt when the operator has set it, else the time of the call."
     )
-    namespace: str = _result_field("namespace")
-    name: str = _result_field("name")
+    namespace: str = result_field("namespace")
+    name: str = result_field("name")
 
 
-class JobSummary(_Result):
-    job_id: str = _result_field("job_id")
-    agent_id: str = _result_field("agent_id")
-    status: JobStatus = _result_field("status")
-    current_iteration: int = _result_field("current_iteration")
-    total_iterations: int = _result_field("total_iterations")
-    namespace: str = _result_field("namespace")
-    name: str = _result_field("name")
-    created_at: str = _result_field("created_at_added")
+class JobSummary(ResultModel):
+    job_id: str = result_field("job_id")
+    agent_id: str = result_field("agent_id")
+    status: JobStatus = result_field("status")
+    current_iteration: int = result_field("current_iteration")
+    total_iterations: int = result_field("total_iterations")
+    namespace: str = result_field("namespace")
+    name: str = result_field("name")
+    created_at: str = result_field("created_at_added")
 
 
-class ListJobsResult(_Result):
+class ListJobsResult(ResultModel):
     """Result of training.list_jobs: oldest first (creation time, then job id)."""
 
-    success: Literal[True] = _result_field("success", default=True)
+    success: Literal[True] = result_field("success", default=True)
     jobs: list[JobSummary] = Field(description="The jobs of this page, oldest first.")
     count: int = Field(description="len(jobs): the jobs in this page.")
     total_count: int = Field(
