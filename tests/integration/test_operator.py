@@ -18,8 +18,10 @@ from tests.support.processes import OperatorProcess
 from tests.support.trainingjobs import (
     addition_queries,
     apply,
+    conditions_of,
     create_queries,
     get,
+    jobs_in,
     trainingjob,
     wait_for,
     wait_for_iteration,
@@ -29,14 +31,6 @@ from tests.support.trainingjobs import (
 pytestmark = pytest.mark.usefixtures("operator")
 
 
-def _jobs(cluster: Cluster, namespace: str) -> list[dict[str, Any]]:
-    return list(cluster.get_json("jobs", "-n", namespace)["items"])  # type: ignore[arg-type]
-
-
-def _conditions(tj: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {c["type"]: c for c in tj["status"].get("conditions", [])}
-
-
 def test_sample_runs_to_completion_with_progress_metrics_and_cost(
     cluster: Cluster, namespace: str
 ) -> None:
@@ -44,7 +38,7 @@ def test_sample_runs_to_completion_with_progress_metrics_and_cost(
     created = apply(cluster, namespace, trainingjob("happy", queries="queries"))
     uid = created["metadata"]["uid"]
 
-    job = wait_until(lambda: _jobs(cluster, namespace), 30, "the Job to appear")[0]
+    job = wait_until(lambda: jobs_in(cluster, namespace), 30, "the Job to appear")[0]
     assert job["metadata"]["labels"][labels.JOB_ID] == uid
     assert job["metadata"]["ownerReferences"][0]["uid"] == uid
     assert job["metadata"]["ownerReferences"][0]["controller"] is True
@@ -92,7 +86,7 @@ def test_sample_runs_to_completion_with_progress_metrics_and_cost(
     assert status["startTime"]
     assert status["completionTime"]
     assert status["observedGeneration"] == 1
-    conditions = _conditions(done)
+    conditions = conditions_of(done)
     assert conditions["Completed"]["status"] == "True"
     assert conditions["Running"]["status"] == "False"
     assert conditions["BudgetExhausted"]["status"] == "False"
@@ -107,7 +101,7 @@ def test_sample_runs_to_completion_with_progress_metrics_and_cost(
         "jsonpath={.items[*].reason}",
     ).stdout.split()
     assert {"JobCreated", "TrainerRunning", "TrainingCompleted"} <= set(reasons)
-    assert len(_jobs(cluster, namespace)) == 1
+    assert len(jobs_in(cluster, namespace)) == 1
 
 
 def test_exhausted_backoff_fails_with_the_reason(cluster: Cluster, namespace: str) -> None:
@@ -119,7 +113,7 @@ def test_exhausted_backoff_fails_with_the_reason(cluster: Cluster, namespace: st
     )
     failed = wait_for(cluster, namespace, "flaky", "Failed")
     assert failed["status"]["phase"] == "Failed"
-    condition = _conditions(failed)["Failed"]
+    condition = conditions_of(failed)["Failed"]
     assert condition["reason"] == "BackoffLimitExceeded"
     assert "exit code 1" in condition["message"]
     assert "stand-in failure: out of luck" in condition["message"]
@@ -137,7 +131,7 @@ def test_bad_input_fails_at_once_without_retries(cluster: Cluster, namespace: st
         trainingjob("bad", queries="queries", mode="bad-input", runtime={"backoffLimit": 3}),
     )
     failed = wait_for(cluster, namespace, "bad", "Failed")
-    assert _conditions(failed)["Failed"]["reason"] == "PodFailurePolicy"
+    assert conditions_of(failed)["Failed"]["reason"] == "PodFailurePolicy"
     pods = cluster.get_json(
         "pods", "-n", namespace, "-l", f"{labels.JOB_ID}={failed['metadata']['uid']}"
     )
@@ -158,7 +152,7 @@ def test_budget_exhausted_completes_with_the_condition(cluster: Cluster, namespa
     )
     done = wait_for(cluster, namespace, "thrifty", "BudgetExhausted")
     assert done["status"]["phase"] == "Completed"
-    assert _conditions(done)["Completed"]["reason"] == "BudgetExhausted"
+    assert conditions_of(done)["Completed"]["reason"] == "BudgetExhausted"
     assert Decimal(done["status"]["cost"]["costUsd"]) <= Decimal("0.03")
 
 
@@ -200,7 +194,7 @@ def test_cancel_mid_run_stops_the_trainer_and_deletes_the_job(
     assert cancelled["status"]["phase"] == "Cancelled"
     assert cancelled["status"]["cancelledAt"]
     assert cancelled["status"]["progress"]["currentIteration"] < 200
-    wait_until(lambda: not _jobs(cluster, namespace), 30, "the Job to be deleted")
+    wait_until(lambda: not jobs_in(cluster, namespace), 30, "the Job to be deleted")
     # Cancelling again, or a finished job, changes nothing.
     before = get(cluster, namespace, "stop-me")["status"]
     cluster.kubectl(
@@ -221,7 +215,7 @@ def test_suspend_and_resume(cluster: Cluster, namespace: str) -> None:
     apply(cluster, namespace, trainingjob("pausable", queries="queries", suspend=True))
     suspended = wait_for(cluster, namespace, "pausable", "Suspended")
     assert suspended["status"]["phase"] == "Queued"
-    job = wait_until(lambda: _jobs(cluster, namespace), 30, "the Job")[0]
+    job = wait_until(lambda: jobs_in(cluster, namespace), 30, "the Job")[0]
     assert job["spec"]["suspend"] is True
     cluster.kubectl(
         "patch",
@@ -234,7 +228,7 @@ def test_suspend_and_resume(cluster: Cluster, namespace: str) -> None:
         '{"spec": {"suspend": false}}',
     )
     done = wait_for(cluster, namespace, "pausable", "Completed")
-    assert _conditions(done)["Suspended"]["status"] == "False"
+    assert conditions_of(done)["Suspended"]["status"] == "False"
 
 
 def test_operator_restart_mid_run_keeps_one_job_and_updates_status(
@@ -251,7 +245,7 @@ def test_operator_restart_mid_run_keeps_one_job_and_updates_status(
     operator.start()
     done = wait_for(cluster, namespace, "survivor", "Completed", timeout=120)
     assert done["status"]["progress"]["currentIteration"] == 16
-    assert len(_jobs(cluster, namespace)) == 1
+    assert len(jobs_in(cluster, namespace)) == 1
 
 
 def test_deleting_a_trainingjob_removes_its_job_and_queries(
@@ -279,9 +273,9 @@ def test_deleting_a_trainingjob_removes_its_job_and_queries(
         "-p",
         json.dumps({"metadata": {"ownerReferences": [owner]}}),
     )
-    wait_until(lambda: _jobs(cluster, namespace), 30, "the Job")
+    wait_until(lambda: jobs_in(cluster, namespace), 30, "the Job")
     cluster.kubectl("delete", "tj", "doomed", "-n", namespace, "--wait=true", timeout=60)
-    wait_until(lambda: not _jobs(cluster, namespace), 60, "the Job to be collected")
+    wait_until(lambda: not jobs_in(cluster, namespace), 60, "the Job to be collected")
     wait_until(
         lambda: cluster.kubectl(
             "get", "configmap", "doomed-queries", "-n", namespace, check=False

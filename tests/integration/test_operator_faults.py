@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any
 
 import pytest
 
@@ -15,8 +14,10 @@ from tests.support.processes import OperatorProcess
 from tests.support.trainingjobs import (
     addition_queries,
     apply,
+    conditions_of,
     create_queries,
     get,
+    jobs_in,
     trainingjob,
     wait_for,
     wait_for_iteration,
@@ -24,14 +25,6 @@ from tests.support.trainingjobs import (
 )
 
 pytestmark = pytest.mark.usefixtures("operator")
-
-
-def _jobs(cluster: Cluster, namespace: str) -> list[dict[str, Any]]:
-    return list(cluster.get_json("jobs", "-n", namespace)["items"])  # type: ignore[arg-type]
-
-
-def _conditions(tj: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {c["type"]: c for c in tj["status"].get("conditions", [])}
 
 
 def test_a_hung_trainer_is_deleted_retried_and_fails_with_progress_deadline_exceeded(
@@ -48,7 +41,7 @@ def test_a_hung_trainer_is_deleted_retried_and_fails_with_progress_deadline_exce
         ),
     )
     failed = wait_for(cluster, namespace, "hung", "Failed", timeout=180)
-    status, conditions = failed["status"], _conditions(failed)
+    status, conditions = failed["status"], conditions_of(failed)
     assert conditions["Failed"]["reason"] == "ProgressDeadlineExceeded"
     assert "no progress report for" in conditions["Failed"]["message"]
     assert (conditions["Hung"]["status"], conditions["Hung"]["reason"]) == (
@@ -67,7 +60,7 @@ def test_a_hung_trainer_is_deleted_retried_and_fails_with_progress_deadline_exce
     ended = set(re.findall(r"its pod (\S+) \(attempt (\d+)\) was deleted", messages))
     assert {attempt for _, attempt in ended} == {"1", "2"}, messages
     assert len({pod for pod, _ in ended}) == 2
-    job = _jobs(cluster, namespace)[0]
+    job = jobs_in(cluster, namespace)[0]
     assert job["status"]["failed"] == 2
     uid = failed["metadata"]["uid"]
     # Both hung pods were deleted (the dev runner SIGKILLs each after its grace period).
@@ -88,7 +81,7 @@ def test_a_cancel_grace_period_outlives_an_operator_restart(
     cluster.kubectl("patch", "tj", "deaf", "-n", namespace, "--type=merge", "-p", cancel)
 
     def requested() -> bool:
-        return _conditions(get(cluster, namespace, "deaf"))["Cancelled"]["reason"] == (
+        return conditions_of(get(cluster, namespace, "deaf"))["Cancelled"]["reason"] == (
             "CancelRequested"
         )
 
@@ -99,4 +92,4 @@ def test_a_cancel_grace_period_outlives_an_operator_restart(
     # The grace is counted from the durable CancelRequested condition: it is over already.
     cancelled = wait_for(cluster, namespace, "deaf", "Cancelled", timeout=30)
     assert cancelled["status"]["phase"] == "Cancelled"
-    wait_until(lambda: not _jobs(cluster, namespace), 30, "the Job to be deleted")
+    wait_until(lambda: not jobs_in(cluster, namespace), 30, "the Job to be deleted")

@@ -110,3 +110,13 @@ def wait_for_iteration(
 
     found: dict[str, Any] = wait_until(reached, timeout, f"{name} to reach iteration {at_least}")
     return found
+
+
+def jobs_in(cluster: Cluster, namespace: str) -> list[dict[str, Any]]:
+    """The batch/v1 Jobs of `namespace`."""
+    return list(cluster.get_json("jobs", "-n", namespace)["items"])  # type: ignore[arg-type]
+
+
+def conditions_of(tj: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A TrainingJob's status conditions by type."""
+    return {c["type"]: c for c in tj["status"].get("conditions", [])}
