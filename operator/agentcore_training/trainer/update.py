@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
+from agentcore_training.trainer import distributed
 from agentcore_training.trainer.grpo import (
     clipped_surrogate_loss,
     token_entropy,
@@ -75,7 +76,9 @@ def policy_update(
     targets = ids[:, 1:]
     mask = batch.loss_mask[:, 1:]
     advantages = batch.advantages[:, 1:]
-    token_count = float(mask.sum())
+    # Under torchrun each rank holds its share of the batch: the loss is normalised by
+    # the whole batch's tokens and the gradients are summed, which is the 1-rank update.
+    (token_count,) = distributed.sum_floats([float(mask.sum())], ids.device)
     parts = _slices(ids.shape[0], micro_batch_size)
     ref_logp: list[torch.Tensor | None] = [None] * len(parts)
     if reference is not None and kl_coef > 0:
@@ -111,10 +114,15 @@ def policy_update(
             epoch_loss += float(terms.loss.detach())
             epoch_kl += terms.kl * share
             epoch_clip += terms.clip_ratio * share
+        distributed.sum_gradients(policy.module.parameters())
         norm = torch.nn.utils.clip_grad_norm_(policy.module.parameters(), GRAD_CLIP_NORM)
         optimizer.step()
+        epoch_loss, epoch_kl, epoch_clip = distributed.sum_floats(
+            [epoch_loss, epoch_kl, epoch_clip], ids.device
+        )
         epochs.append(EpochStats(epoch_loss, epoch_kl, epoch_clip, float(norm)))
     count = len(epochs)
+    (entropy_sum,) = distributed.sum_floats([entropy_sum], ids.device)
     return UpdateStats(
         loss=sum(e.loss for e in epochs) / count,
         kl=sum(e.kl for e in epochs) / count,
