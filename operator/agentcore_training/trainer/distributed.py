@@ -60,12 +60,22 @@ def sum_floats(values: list[float], device: torch.device) -> list[float]:
 
 def sum_gradients(params: Iterable[torch.Tensor]) -> None:
     """Every parameter's gradient summed over the ranks, in place (a missing gradient
-    counts as zero, so that every rank makes the same calls)."""
+    counts as zero, so that every rank makes the same calls). One all_reduce of the
+    gradients laid end to end rather than one per parameter: fewer round trips."""
     if not active():
         return
+    grads: list[torch.Tensor] = []
     for param in params:
         if not param.requires_grad:
             continue
         if param.grad is None:
             param.grad = torch.zeros_like(param)
-        dist.all_reduce(param.grad, op=dist.ReduceOp.SUM)
+        grads.append(param.grad)
+    if not grads:
+        return
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    dist.all_reduce(flat, op=dist.ReduceOp.SUM)
+    offset = 0
+    for grad in grads:
+        grad.copy_(flat[offset : offset + grad.numel()].view_as(grad))
+        offset += grad.numel()
