@@ -162,6 +162,8 @@ def _highlights(r: dict[str, Any]) -> list[str]:
             f"without it the ratio would be {extra['ratio_if_trl_skipped_it']}.",
         ]
         return lines
+    if r["name"] == "trainer-real-model" and "full" in d:
+        return _real_model_rows(d)
     if r["name"] == "soak" and "per_job" in d:
         faults = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in d["faults"].items())
         phases = ", ".join(f"{n} {p}" for p, n in d["phases"].items())
@@ -176,6 +178,31 @@ def _highlights(r: dict[str, Any]) -> list[str]:
             f"Faults injected: {faults}. Phases: {phases}.",
         ]
     return []
+
+
+def _real_model_rows(d: dict[str, Any]) -> list[str]:
+    """Both variants of trainer-real-model: speed, MFU per phase, greedy accuracy."""
+    lines = [
+        "| variant | side | iterations | s/iteration | tokens/s | MFU rollout / update "
+        "| greedy accuracy before → after |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for variant in ("full", "lora"):
+        for side in ("ours", "trl"):
+            x = d[variant][side]
+            lines.append(
+                f"| {variant} | {side} | {x['iterations']} | {_fmt(x['seconds_per_iteration'])} "
+                f"| {_fmt(x['tokens_per_s'])} | {x['mfu']['rollout']:.1%} / "
+                f"{x['mfu']['update']:.1%} | {x['greedy_accuracy_before']} → "
+                f"{x['greedy_accuracy_after']} |"
+            )
+    lines += [
+        "",
+        f"Ratios (ours / TRL, tokens/s): full {d['full']['ratio_tokens_per_s']}, LoRA "
+        f"{d['lora']['ratio_tokens_per_s']}. Single-thread fp32 matmul peak measured in the "
+        f"run: {d['matmul_peak_gflops_one_thread']} GFLOP/s.",
+    ]
+    return lines
 
 
 def render(folder: Path = PUBLISHED) -> str:
