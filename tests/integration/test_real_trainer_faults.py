@@ -39,6 +39,7 @@ TINY = {
     "learningRate": 1e-3,
     "maxBudgetUsd": "1.00",
 }
+ITERATIONS = 120
 PRICING = {"computeUsdPerHour": "3.60", "usdPer1kCompletionTokens": "0.01"}
 
 
@@ -89,7 +90,8 @@ def test_a_sigkilled_trainer_is_retried_and_its_spend_never_goes_down(
         "killed",
         queries="queries",
         mode=None,
-        config={**TINY, "nIterations": 8, "checkpointInterval": 100},
+        # Long enough that a quiet machine is still training when the kill comes.
+        config={**TINY, "nIterations": ITERATIONS, "checkpointInterval": 1000},
         runtime={"backoffLimit": 2},
         pricing=PRICING,
     )
@@ -107,8 +109,8 @@ def test_a_sigkilled_trainer_is_retried_and_its_spend_never_goes_down(
     status = done["status"]
     assert status["phase"] == "Completed", status
     assert status["attempt"] == 2  # the handshake of the retried pod
-    # No checkpoint survived (an emptyDir): the retry trained all 8 iterations again.
-    assert status["progress"]["currentIteration"] == 8
+    # No checkpoint survived (an emptyDir): the retry trained all iterations again.
+    assert status["progress"]["currentIteration"] == ITERATIONS
     cost = Decimal(status["cost"]["costUsd"])
     assert spent_before <= cost <= Decimal(TINY["maxBudgetUsd"])
     assert seen == sorted(seen), seen  # the spend shown never went down

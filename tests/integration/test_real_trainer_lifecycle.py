@@ -16,6 +16,7 @@ import pytest
 
 from agentcore_training import labels
 from tests.integration.test_real_trainer_faults import (
+    ITERATIONS,
     PRICING,
     TINY,
     _CostWatcher,
@@ -57,14 +58,14 @@ def test_a_sigkilled_trainer_with_a_checkpoint_volume_resumes_its_weights(
         "resumed",
         queries="queries",
         mode=None,
-        config={**TINY, "nIterations": 12, "checkpointInterval": 2},
+        config={**TINY, "nIterations": ITERATIONS, "checkpointInterval": 5},
         runtime={"backoffLimit": 2, **CHECKPOINTS},
         pricing=PRICING,
     )
     uid = apply(cluster, namespace, manifest)["metadata"]["uid"]
     watcher = _CostWatcher(cluster, namespace, "resumed")
     try:
-        wait_for_iteration(cluster, namespace, "resumed", 4, timeout=180)
+        wait_for_iteration(cluster, namespace, "resumed", 10, timeout=180)
         found: Any = wait_until(lambda: _running_pid(cluster, namespace, uid), 30, "the pid")
         first_pod, pid = found
         os.killpg(pid, signal.SIGKILL)
@@ -73,13 +74,13 @@ def test_a_sigkilled_trainer_with_a_checkpoint_volume_resumes_its_weights(
         seen = watcher.stop()
     status = done["status"]
     assert status["attempt"] == 2
-    assert status["progress"]["currentIteration"] == 12
+    assert status["progress"]["currentIteration"] == ITERATIONS
     assert seen == sorted(seen), seen
     assert Decimal(status["cost"]["costUsd"]) <= Decimal(TINY["maxBudgetUsd"])
     (retry,) = set(_pods(cluster, namespace, uid)) - {first_pod}
     log = _trainer_log(tmp_path_factory.getbasetemp(), namespace, retry)
     resumed = next(line for line in log if line.get("event") == "resumed")
-    assert resumed["iteration"] >= 2  # from a checkpoint on the volume, not from scratch
+    assert resumed["iteration"] >= 5  # from a checkpoint on the volume, not from scratch
     iterations = [line["iteration"] for line in log if line.get("event") == "iteration"]
     assert iterations[0] == resumed["iteration"] + 1  # nothing before it trained again
 
