@@ -81,8 +81,10 @@ def test_a_sigkilled_trainer_with_a_checkpoint_volume_resumes_its_weights(
     log = _trainer_log(tmp_path_factory.getbasetemp(), namespace, retry)
     resumed = next(line for line in log if line.get("event") == "resumed")
     assert resumed["iteration"] >= 5  # from a checkpoint on the volume, not from scratch
+    # Nothing before it is trained again (on a fast machine the kill may come after the
+    # last iteration, in the final evaluation: then the retry has none left to train).
     iterations = [line["iteration"] for line in log if line.get("event") == "iteration"]
-    assert iterations[0] == resumed["iteration"] + 1  # nothing before it trained again
+    assert all(i > resumed["iteration"] for i in iterations), iterations
 
 
 def test_suspend_and_resume_mid_run_keeps_the_spend_and_the_weights(
