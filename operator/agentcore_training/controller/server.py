@@ -12,12 +12,13 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from pydantic import ValidationError
 
@@ -63,6 +64,8 @@ POD_NAME_EXTRA = "authentication.kubernetes.io/pod-name"
 POD_UID_EXTRA = "authentication.kubernetes.io/pod-uid"
 TOKEN_CACHE_SECONDS = 10.0
 TOKEN_CACHE_SIZE = 10_000
+RETRY_AFTER_SECONDS = 5
+"""What a trainer is told to wait while the apiserver cannot be reached (503 Retry-After)."""
 
 
 @dataclass
@@ -337,12 +340,43 @@ async def _judge(
     return check_evaluation_queries(spec, namespace, configmap)
 
 
+def _apiserver_unavailable(error: Exception) -> bool:
+    """Whether `error` says the apiserver is away or overloaded (worth a retry), not that it
+    refused the operator (a 4xx is our fault, and stays a 500)."""
+    if isinstance(error, ApiError):
+        return error.status >= 500 or error.status == 429
+    return isinstance(error, aiohttp.ClientError | TimeoutError | OSError)
+
+
+@web.middleware
+async def _unavailable_while_apiserver_away(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """503 + Retry-After while the apiserver cannot answer: the caller (a trainer, or the
+    apiserver itself for a webhook) should try again, and a 500 would say the operator broke."""
+    try:
+        return await handler(request)
+    except Exception as error:
+        if not _apiserver_unavailable(error):
+            raise
+        log.warning("%s: the Kubernetes API is unavailable: %s", request.path, error)
+        if request.path.startswith(PROGRESS_PATH):
+            metrics.PROGRESS_REPORTS.labels("503").inc()
+        return web.json_response(
+            {"error": f"the Kubernetes API is unavailable, try again: {error}"[:500]},
+            status=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+
+
 async def handle_health(_: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
 def build_app(client: KubeClient, service: ProgressService, *, min_queries: int) -> web.Application:
-    app = web.Application(client_max_size=2 * 1024 * 1024)
+    app = web.Application(
+        client_max_size=2 * 1024 * 1024, middlewares=[_unavailable_while_apiserver_away]
+    )
     app[KUBE_CLIENT] = client
     app[PROGRESS_SERVICE] = service
     app[MIN_QUERIES] = min_queries
