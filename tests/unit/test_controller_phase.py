@@ -224,6 +224,43 @@ def test_cancel_before_the_trainer_runs_is_immediate() -> None:
     assert result.status["phase"] == "Cancelled"
 
 
+def test_a_cancel_that_comes_after_the_trainer_finished_is_a_completion() -> None:
+    """The trainer ran all its iterations (or reached the budget) before it heard of the cancel:
+    the run completed, and its phase says so; the Cancelled condition says the cancel came late."""
+    for state in (ProgressState.COMPLETED, ProgressState.BUDGET_EXHAUSTED):
+        running_pod = _pod("Running", {"running": {"startedAt": "2026-11-30T11:59:00Z"}})
+        asked = plan(
+            _tj(_queued(), cancel=True), _job(), [running_pod], now=NOW, cancel_grace_seconds=30
+        )
+        finished = _pod(
+            "Succeeded", {"terminated": {"exitCode": 0, "message": _summary(state, 10, "0.42")}}
+        )
+        result = plan(
+            _tj({**_queued(), **asked.status}, cancel=True),
+            _job(("Complete", "", "")),
+            [finished],
+            now=NOW + timedelta(seconds=5),
+            cancel_grace_seconds=30,
+        )
+        assert result.status["phase"] == "Completed", state
+        assert "cancelledAt" not in result.status
+        assert not result.delete_job  # the finished Job and its logs are kept (ttl)
+        late = _condition(result.status, "Cancelled")
+        assert (late["status"], late["reason"]) == ("False", "FinishedFirst")
+
+
+def test_a_trainer_that_stopped_for_the_cancel_is_cancelled() -> None:
+    summary = _summary(ProgressState.CANCELLED, 3, "0.10")
+    result = plan(
+        _tj(_queued(), cancel=True),
+        _job(("Complete", "", "")),
+        [_pod("Succeeded", {"terminated": {"exitCode": 0, "message": summary}})],
+        now=NOW,
+        cancel_grace_seconds=30,
+    )
+    assert result.status["phase"] == "Cancelled"
+
+
 def test_a_finished_trainingjob_never_gets_a_new_job() -> None:
     for phase in ("Completed", "Failed", "Cancelled"):
         status = {"phase": phase, "jobName": "x", "observedGeneration": 1}

@@ -189,12 +189,28 @@ def _plan_cancel(
     return Plan(delete_job=job is not None, status=patch, events=events)
 
 
+def _ended_before_the_cancel(job: dict[str, Any] | None, pods: Sequence[dict[str, Any]]) -> bool:
+    """Whether the trainer had ended on its own (all iterations, or the budget) when the cancel
+    came: that run completed, and calling it Cancelled would hide a finished model."""
+    if job is None or job_condition(job, "Complete") is None:
+        return False
+    terminated = latest_terminated(pods)
+    summary = parse_summary(terminated.get("message")) if terminated else None
+    return summary is not None and summary.state in (
+        ProgressState.COMPLETED,
+        ProgressState.BUDGET_EXHAUSTED,
+    )
+
+
 def _plan_finished_job(job: dict[str, Any], pods: Sequence[dict[str, Any]], s: _Status) -> bool:
     """Fold a finished Job into the status; False while the Job still runs."""
     terminated = latest_terminated(pods)
     summary = parse_summary(terminated.get("message")) if terminated else None
     if job_condition(job, "Complete") is not None:
         s.finish(summary)
+        if s.tj.spec.cancel:
+            message = "the run had ended before the cancel reached the trainer"
+            s.condition(ConditionType.CANCELLED, FALSE, "FinishedFirst", message)
         s.condition(ConditionType.RUNNING, FALSE, "TrainerExited", "the trainer exited")
         if summary is not None and summary.state == ProgressState.BUDGET_EXHAUSTED:
             message = f"stopped at the budget: {summary.message or 'BudgetExhausted'}"
@@ -278,7 +294,7 @@ def plan(
         )
         return Plan(delete_job=phase == Phase.CANCELLED and job is not None, status=seen.to_patch())
     s = _Status(tj, now)
-    if tj.spec.cancel:
+    if tj.spec.cancel and not _ended_before_the_cancel(job, pods):
         return _plan_cancel(tj, job, pods, s, cancel_grace_seconds)
     if job is None:
         if tj.status.job_name:
