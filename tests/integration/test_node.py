@@ -105,6 +105,7 @@ def test_a_pod_runs_restricted_in_a_real_container_and_reaches_the_host(
     node = start_node(cluster, state)
     try:
         _run_pods(cluster, node)
+        _resolve_a_peer_by_its_stable_hostname(cluster)
     finally:
         stop_node(state)
     after = snapshot(state)
@@ -143,6 +144,37 @@ def _run_pods(cluster: Cluster, node: Node) -> None:
     status = dict(line.split(":\t") for line in logs[3:6])
     assert status == {"NoNewPrivs": "1", "Seccomp": "2", "CapEff": "0000000000000000"}, logs
     assert logs[6] == f"hello {pod['status']['podIP']}"  # the host saw the pod's own address
+
+
+def _resolve_a_peer_by_its_stable_hostname(cluster: Cluster) -> None:
+    """The node's CoreDNS: a pod finds another by `hostname.subdomain` under a headless Service,
+    as torchrun's rendezvous across the pods of an Indexed Job does."""
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "peers"},
+        "spec": {
+            "clusterIP": "None",
+            "selector": {"peer": "a"},
+            "publishNotReadyAddresses": True,
+            "ports": [{"name": "rendezvous", "port": 29500}],
+        },
+    }
+    peer = _restricted_pod("peer-a", "sleep 120")
+    peer["metadata"]["labels"] = {"peer": "a"}
+    peer["spec"] |= {"hostname": "a", "subdomain": "peers"}
+    cluster.kubectl("apply", "-f", "-", stdin=json.dumps(service))
+    cluster.kubectl("apply", "-f", "-", stdin=json.dumps(peer))
+    _wait_running(cluster, "peer-a")
+    running: Any = cluster.get_json("pod", "peer-a")
+    name = f"a.peers.{running['metadata']['namespace']}.svc.cluster.local"
+    script = f"for i in $(seq 1 100); do nslookup {name} && exit 0; sleep 0.2; done; exit 1"
+    cluster.kubectl("apply", "-f", "-", stdin=json.dumps(_restricted_pod("resolver", script)))
+    resolved = _wait_phase(cluster, "resolver")
+    logs = cluster.kubectl("logs", "resolver").stdout
+    assert resolved["status"]["phase"] == "Succeeded", logs
+    assert f"Address: {running['status']['podIP']}" in logs, logs
+    cluster.kubectl("delete", "pod", "peer-a", "--grace-period=0", "--wait=false")
 
 
 def test_teardown_after_a_crash_leaves_the_host_as_it_was(

@@ -92,6 +92,9 @@ def node_id(state_dir: Path) -> str:
     return hashlib.sha256(str(state_dir.resolve()).encode()).hexdigest()[:8]
 
 
+_NODE_DAEMON = r"(^|/)(containerd|kubelet|kube-scheduler|coredns-\S*|containerd-shim\S*) "
+
+
 def snapshot(own_state: Path) -> HostState:
     """The host now. While other nodes run, what may be theirs is left out (see the module)."""
     others = other_nodes_running(own_state)
@@ -122,7 +125,7 @@ def snapshot(own_state: Path) -> HostState:
             cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue
-        if not re.search(r"(^|/)(containerd|kubelet|kube-scheduler|containerd-shim\S*) ", cmdline):
+        if not re.search(_NODE_DAEMON, cmdline):
             continue
         if not others or str(own_state.resolve()) in cmdline:
             processes.add(f"{proc.name} {cmdline.strip()}")

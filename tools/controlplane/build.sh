@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Build kube-apiserver, kube-controller-manager, kubectl, kube-scheduler, kubelet, etcd and etcdctl
+# Build kube-apiserver, kube-controller-manager, kubectl, kube-scheduler, kubelet, etcd, etcdctl and
+# CoreDNS (coredns-$COREDNS_VERSION: the real node's cluster DNS)
 # from the Go module proxy, once per version, into the user's cache folder; print that folder.
 # Only missing binaries are built: a folder from before kubelet/kube-scheduler gains just those.
-# The wrapper modules (k8s/, etcd/) pin every module in go.mod/go.sum, so builds are reproducible.
+# The wrapper modules (k8s/, etcd/, coredns/) pin every module in go.mod/go.sum, so builds are reproducible.
 # Cold build: ~12-15 min on 2 cores; warm (binaries present): instant.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -11,7 +12,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 bin_dir=$(bash "$here/bin-dir.sh")
 stamp="$bin_dir/.built"
 k8s_commands=(kube-apiserver kube-controller-manager kubectl kube-scheduler kubelet)
-missing() { for c in "${k8s_commands[@]}" etcd etcdctl; do [ -x "$bin_dir/$c" ] || echo "$c"; done; }
+missing() { for c in "${k8s_commands[@]}" etcd etcdctl "coredns-$COREDNS_VERSION"; do [ -x "$bin_dir/$c" ] || echo "$c"; done; }
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$K8S_VERSION $ETCD_VERSION" ] && [ -z "$(missing)" ]; then
   echo "$bin_dir"; exit 0
 fi
@@ -36,6 +37,11 @@ fi
 if grep -qx 'etcd\|etcdctl' <<<"$todo"; then
   ( cd "$here/etcd" && go build -trimpath -ldflags="-s -w" -o "$bin_dir/etcd" go.etcd.io/etcd/server/v3 \
       && go build -trimpath -ldflags="-s -w" -o "$bin_dir/etcdctl" go.etcd.io/etcd/etcdctl/v3 ) >&2
+fi
+if grep -qx "coredns-$COREDNS_VERSION" <<<"$todo"; then
+  # ~5 min cold (its plugins pull many modules), seconds on a warm Go cache.
+  ( cd "$here/coredns" && go build -trimpath -ldflags="-s -w" -o "$bin_dir/coredns-$COREDNS_VERSION.$$" \
+      github.com/coredns/coredns && mv "$bin_dir/coredns-$COREDNS_VERSION.$$" "$bin_dir/coredns-$COREDNS_VERSION" ) >&2
 fi
 echo "$K8S_VERSION $ETCD_VERSION" > "$stamp"
 echo "$bin_dir"

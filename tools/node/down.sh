@@ -35,6 +35,7 @@ fi
 # 2. Node daemons, then what the kubelet could not stop, through containerd.
 stop "$node_dir/kubelet.pid" "--config=$node_dir/kubelet/config.yaml"
 stop "$node_dir/kube-scheduler.pid" "kube-scheduler --kubeconfig=$state/kubeconfig"
+stop "$node_dir/coredns.pid" "-conf $node_dir/coredns/Corefile"
 if containerd_up; then
   for id in $(ctr_k8s tasks ls -q 2>/dev/null); do ctr_k8s tasks kill -s KILL "$id" >/dev/null 2>&1; done
   sleep 0.5

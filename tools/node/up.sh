@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Start a real node on the loopback control plane that tools/controlplane/up.sh started from
-# STATE_DIR: containerd (Debian's, with runc and the CNI bridge plugin), kube-scheduler and a
-# kubelet. All state goes under STATE_DIR/node; PIDs are recorded there; down.sh undoes it all.
+# STATE_DIR: containerd (Debian's, with runc and the CNI bridge plugin), kube-scheduler, CoreDNS
+# (the cluster DNS, on the bridge address) and a kubelet. All state goes under STATE_DIR/node; PIDs are recorded there; down.sh undoes it all.
 #   usage: up.sh STATE_DIR        stop with: down.sh STATE_DIR
 # Writes STATE_DIR/node/env: NODE_NAME, NODE_HOST_IP (the bridge's host address, which pods
 # reach: listen there for traffic from pods), CONTAINERD_ADDRESS.
@@ -10,6 +10,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 state=$(cd "${1:?usage: up.sh STATE_DIR}" && pwd -P)
 # shellcheck source=common.sh
 . "$here/common.sh"
+# shellcheck source=../controlplane/versions.env
+. "$here/../controlplane/versions.env"
 [ -f "$state/kubeconfig" ] || { echo "no control plane in $state (tools/controlplane/up.sh first)" >&2; exit 1; }
 if our_pid "$node_dir/kubelet.pid" "--config=$node_dir/kubelet/config.yaml" >/dev/null; then
   echo "a node already runs from $state (stop it with down.sh $state)" >&2; exit 1
@@ -121,6 +123,34 @@ kubectl create clusterrolebinding agentcore-system-nodes --clusterrole=system:no
   --leader-elect=false > "$node_dir/logs/kube-scheduler.log" 2>&1 < /dev/null &
 echo $! > "$node_dir/kube-scheduler.pid"
 
+# --- CoreDNS, the cluster DNS: pods resolve Services and the stable hostnames of Indexed Job pods
+# under a headless Service (torchrun's rendezvous across pods). It listens on the bridge address,
+# which pods reach; other names go to the host's resolver. It reads Services and EndpointSlices
+# with the control plane's admin kubeconfig (a test node's daemon, like kube-scheduler here).
+mkdir -p "$node_dir/coredns"
+dns_ready=$(freeport)
+cat > "$node_dir/coredns/Corefile" <<CORE
+cluster.local:53 {
+  bind $host_ip
+  kubernetes cluster.local {
+    kubeconfig $kubeconfig
+    pods insecure
+    ttl 5
+  }
+  ready 127.0.0.1:$dns_ready
+  errors
+}
+.:53 {
+  bind $host_ip
+  forward . /etc/resolv.conf
+  cache 30
+  errors
+}
+CORE
+"$bin/coredns-$COREDNS_VERSION" -conf "$node_dir/coredns/Corefile" \
+  > "$node_dir/logs/coredns.log" 2>&1 < /dev/null &
+echo $! > "$node_dir/coredns.pid"
+
 # --- kubelet: listens on the bridge address (the apiserver reaches it there for logs and exec),
 # accepts only clients with a certificate from the control plane's CA (the apiserver's).
 cat > "$node_dir/kubelet/config.yaml" <<YAML
@@ -143,6 +173,8 @@ failSwapOn: false
 oomScoreAdj: 0
 podLogsDir: $node_dir/kubelet/pod-logs
 resolvConf: /etc/resolv.conf
+clusterDNS: ["$host_ip"]
+clusterDomain: cluster.local
 rotateCertificates: false
 serializeImagePulls: false
 imageGCHighThresholdPercent: 100
@@ -159,6 +191,12 @@ unshare -m --propagation unchanged "$here/kubelet-ns.sh" "$node_dir" "$bin/kubel
   --node-ip="$host_ip" --node-labels="agentcore.dev/node-id=$node_id" --v=2 \
   > "$node_dir/logs/kubelet.log" 2>&1 < /dev/null &
 echo $! > "$node_dir/kubelet.pid"
+for i in $(seq 1 300); do  # ready once the kubernetes plugin has synced Services and endpoints
+  our_pid "$node_dir/coredns.pid" "-conf $node_dir/coredns/Corefile" >/dev/null || { tail -30 "$node_dir/logs/coredns.log" >&2; exit 1; }
+  curl -fsS "http://127.0.0.1:$dns_ready/ready" >/dev/null 2>&1 && break
+  [ "$i" = 300 ] && { echo "CoreDNS not ready in 30 s; see $node_dir/logs/coredns.log" >&2; exit 1; }
+  sleep 0.1
+done
 printf 'NODE_NAME=%s\nNODE_HOST_IP=%s\nCONTAINERD_ADDRESS=%s\n' "$NODE_NAME" "$host_ip" "$sock" > "$node_dir/env"
 for i in $(seq 1 600); do
   our_pid "$node_dir/kubelet.pid" "--config=$node_dir/kubelet/config.yaml" >/dev/null || { tail -30 "$node_dir/logs/kubelet.log" >&2; exit 1; }
