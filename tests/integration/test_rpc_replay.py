@@ -4,18 +4,22 @@ plane, with the operator (and the dev runner, which runs the real trainer) at wo
 The fixtures are the original client's: 100 queries of free-form outcomes, a config of
 n_iterations 5, max_budget_usd "5.00" and checkpoint_interval 2; the calls and the checks are
 the ones its tests made (`success: true`, `total_iterations == 5`, `budget_usd == 5.0`, the
-defaults 10 and 10.0, its error messages, and money as numbers).
+defaults 10 and 10.0, its error messages, and money as numbers). Beside them, a newer client
+asks for the trained model (the `output` param): the dev runner's PVCs are host folders, so
+the test finds the model where get_status says it is.
 """
 
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
+from agentcore_training.api.output import OutputManifest
 from agentcore_training.rpc.settings import ShimSettings
 from tests.integration.rpc_support import (
     NO_RATE_LIMITS,
@@ -24,6 +28,7 @@ from tests.integration.rpc_support import (
     service_account_token,
 )
 from tests.support.cluster import Cluster
+from tests.support.processes import dev_runner_claims
 
 pytestmark = [
     pytest.mark.asyncio(loop_scope="session"),
@@ -230,7 +235,7 @@ async def test_cancel_of_a_long_run(client: Client) -> None:
     assert final["progress"]["current_iteration"] < 1000
 
 
-async def test_full_lifecycle(client: Client) -> None:
+async def test_full_lifecycle(cluster: Cluster, namespace: str, client: Client) -> None:
     started = await client.ok(
         "training.start_grpo",
         {
@@ -262,6 +267,38 @@ async def test_full_lifecycle(client: Client) -> None:
     assert listed["jobs"][0]["current_iteration"] == 5
     refused = await client.fails("training.cancel", {"job_id": job_id})
     assert refused["code"] == -32002
+    # No output param: no spec.output, and the status says that nothing was kept.
+    assert "output" not in cluster.get_json("tj", started["name"], "-n", namespace)["spec"]
+    assert done["output"]["kept"] is False
+
+
+async def test_a_newer_client_keeps_the_trained_model(
+    cluster: Cluster, namespace: str, client: Client, dev_runner: subprocess.Popen[bytes]
+) -> None:
+    given: dict[str, Any] = {
+        "agent_id": "kept-agent",
+        "training_queries": original_queries(),
+        "config": {"n_iterations": 2, "max_budget_usd": "5.00"},
+    }
+    bad = await client.fails(
+        "training.start_grpo", {**given, "output": {"claim_name": "models", "path": "../up"}}
+    )
+    assert bad["code"] == -32602
+    assert bad["message"].startswith("Invalid output.path: must be a relative folder path")
+    started = await client.ok("training.start_grpo", {**given, "output": {"claim_name": "models"}})
+    name = started["name"]
+    spec = cluster.get_json("tj", name, "-n", namespace)["spec"]
+    assert spec["output"] == {"claimName": "models", "path": name, "merge": False}
+    done = await wait_status(client, started["job_id"], {"completed", "failed"}, within=300)
+    assert done["status"] == "completed", done
+    output = done["output"]
+    assert (output["kept"], output["claim_name"], output["path"]) == (True, "models", name)
+    assert output["manifest"] == f"{name}/manifest.json"
+    assert output["final"]["folder"] == f"{name}/final"
+    root = dev_runner_claims(dev_runner, namespace) / "models"
+    manifest = OutputManifest.model_validate_json((root / output["manifest"]).read_text())
+    assert (manifest.job_id, manifest.iteration) == (started["job_id"], 2)
+    assert (root / output["final"]["folder"] / "config.json").is_file()
 
 
 async def test_batch_and_notification_as_the_original_client_sent_them(client: Client) -> None:

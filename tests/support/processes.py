@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agentcore_training.controller.certs import ServerCertificate, make_server_certificate
+from agentcore_training.devrunner.sandbox import claims_dir
 from agentcore_training.webhook.configuration import build_webhook_configuration
 from tests.support.cluster import Cluster
 from tests.support.identities import OPERATOR, kubeconfig_for
@@ -165,3 +166,9 @@ def running_dev_runner(cluster: Cluster, workdir: Path) -> Iterator[subprocess.P
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def dev_runner_claims(dev_runner: subprocess.Popen[bytes], namespace: str) -> Path:
+    """Where the dev runner keeps the namespace's PVCs, as host folders named after them."""
+    args = [str(a) for a in dev_runner.args]
+    return claims_dir(Path(args[args.index("--workdir") + 1]), namespace)

@@ -450,8 +450,9 @@ def test_openrpc_document() -> None:
         "pricing",
         "environment",
         "evaluation",
+        "output",
     ]
-    assert [p["required"] for p in start["params"]] == [True, True] + [False] * 7
+    assert [p["required"] for p in start["params"]] == [True, True] + [False] * 8
     assert start["params"][1]["schema"]["minItems"] == 100
     schemas = doc["components"]["schemas"]
     assert "n_iterations" in schemas["GRPOConfig"]["properties"]

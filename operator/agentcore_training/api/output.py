@@ -18,7 +18,7 @@ named `<path>` with a manifest is always complete.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -42,26 +42,38 @@ ModelFormat = Literal["full", "adapter"]
 Role = Literal["final", "best"]
 
 
-class OutputSpec(ApiModel):
-    """Where the trained model goes: a folder inside a PersistentVolumeClaim."""
+OUTPUT_PATH_DESCRIPTION = (
+    "Folder inside the volume, relative, without '.' or '..' segments; written whole at the "
+    "end of the run (replaced if it exists)."
+)
 
-    claim_name: str = Field(
+
+def claim_name_field() -> Any:
+    return Field(
         description="Name of the PersistentVolumeClaim (mounted read-write by the trainer).",
         pattern=DNS_SUBDOMAIN_PATTERN,
         max_length=253,
     )
-    path: str = Field(
-        description=(
-            "Folder inside the volume, relative, without '.' or '..' segments; written whole "
-            "at the end of the run (replaced if it exists)."
-        ),
-        pattern=OUTPUT_PATH_PATTERN,
-        max_length=1024,
-    )
-    merge: bool = Field(
+
+
+def output_path_field(description: str = OUTPUT_PATH_DESCRIPTION, **default: Any) -> Any:
+    """spec.output.path's bounds; JSON-RPC's output param shares them (and may omit it)."""
+    return Field(description=description, pattern=OUTPUT_PATH_PATTERN, max_length=1024, **default)
+
+
+def merge_field() -> Any:
+    return Field(
         default=False,
         description="With a LoRA policy: write the merged weights too, beside the adapter.",
     )
+
+
+class OutputSpec(ApiModel):
+    """Where the trained model goes: a folder inside a PersistentVolumeClaim."""
+
+    claim_name: str = claim_name_field()
+    path: str = output_path_field()
+    merge: bool = merge_field()
 
 
 class ManifestFile(ApiModel):

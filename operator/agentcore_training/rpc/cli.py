@@ -1,6 +1,7 @@
 """`agentcore-rpc-client`: the methods from a terminal.
 
   agentcore-rpc-client start --agent-id support-bot --queries queries.jsonl --config n_iterations=20
+      [--output models[:support-bot/v1] [--merge]]
   agentcore-rpc-client status JOB_ID [--watch] [--png reward.png]
   agentcore-rpc-client list [--agent-id support-bot]
   agentcore-rpc-client cancel JOB_ID
@@ -48,6 +49,24 @@ def parse_config(pairs: Sequence[str], flag: str = "--config") -> dict[str, Any]
             value = raw
         config[key.strip()] = value
     return config
+
+
+def parse_output(value: str | None, merge: bool) -> dict[str, Any] | None:
+    """--output PVC[:PATH] (and --merge) as start_grpo's output param; no PATH: the shim
+    names the folder after the job."""
+    if value is None:
+        if merge:
+            raise CliError("--merge needs --output PVC[:PATH]")
+        return None
+    claim, _, path = value.partition(":")
+    if not claim:
+        raise CliError(f"--output takes PVC or PVC:PATH, got {value!r}")
+    output: dict[str, Any] = {"claim_name": claim}
+    if path:
+        output["path"] = path
+    if merge:
+        output["merge"] = True
+    return output
 
 
 def read_queries(path: Path) -> list[Any]:
@@ -144,6 +163,9 @@ async def run(args: argparse.Namespace, out: TextIO) -> int:
                 pairs = getattr(args, section)
                 if pairs:
                     params[section] = parse_config(pairs, f"--{section}")
+            output = parse_output(args.output, args.merge)
+            if output is not None:
+                params["output"] = output
             result = await client.call("training.start_grpo", params, exact=args.json)
             if args.json:
                 _print_json(result, out)
@@ -247,6 +269,15 @@ def parser() -> argparse.ArgumentParser:
             metavar="KEY=VALUE",
             help=f"a spec.{section} field in snake_case, e.g. {example}",
         )
+    start.add_argument(
+        "--output",
+        metavar="PVC[:PATH]",
+        help="keep the trained model in this PersistentVolumeClaim, in folder PATH "
+        "(default: the job's name)",
+    )
+    start.add_argument(
+        "--merge", action="store_true", help="with a LoRA policy: also write merged weights"
+    )
     status = commands.add_parser("status", help="training.get_status")
     status.add_argument("job_id")
     status.add_argument("--watch", "-w", action="store_true", help="follow until it finishes")

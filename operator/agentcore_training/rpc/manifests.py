@@ -8,9 +8,15 @@ from typing import Any
 
 from agentcore_training import labels
 from agentcore_training.api.evaluation_spec import EvaluationSpec
+from agentcore_training.api.output import OutputSpec
 from agentcore_training.api.resource import API_VERSION, KIND, TrainingJob
 from agentcore_training.rpc import errors
-from agentcore_training.rpc.schemas import MIN_QUERIES, SPEC_SECTIONS, StartGrpoParams
+from agentcore_training.rpc.schemas import (
+    MIN_QUERIES,
+    SPEC_SECTIONS,
+    OutputParams,
+    StartGrpoParams,
+)
 
 QUERIES_KEY = "queries.jsonl"
 # The apiserver refuses a ConfigMap whose keys and values add up to more than 1 MiB.
@@ -94,6 +100,8 @@ def trainingjob_manifest(
             spec[section] = value.model_dump(
                 mode="json", by_alias=True, exclude_unset=True, exclude_none=True
             )
+    if params.output is not None:
+        spec["output"] = output_spec(params.output, name)
     count = len(params.training_queries)
     if params.evaluation is None and count - EvaluationSpec().held_out_count(count) < MIN_QUERIES:
         # The original clients send 100 queries: the default 20 % split would leave 80 and
@@ -110,6 +118,13 @@ def trainingjob_manifest(
         },
         "spec": spec,
     }
+
+
+def output_spec(output: OutputParams, name: str) -> dict[str, Any]:
+    """spec.output of the job `name`: its own folder when the call names no path."""
+    given = output.model_dump(mode="json", exclude_unset=True, exclude_none=True)
+    spec = OutputSpec.model_validate({"path": name, **given})
+    return spec.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
 
 def owner_patch(trainingjob: TrainingJob) -> dict[str, Any]:

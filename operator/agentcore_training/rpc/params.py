@@ -12,6 +12,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from pydantic.alias_generators import to_snake
 
+from agentcore_training.api.output import OUTPUT_PATH_PATTERN
+from agentcore_training.api.patterns import DNS_LABEL_PATTERN, DNS_SUBDOMAIN_PATTERN
 from agentcore_training.api.plugins import RewardSpec, RewardType
 from agentcore_training.rpc import errors
 from agentcore_training.rpc.evaluate_schemas import EvaluateParams
@@ -30,6 +32,15 @@ _UUID_RE = re.compile(UUID_PATTERN)
 REWARD_FIELDS = ("answer", "result", "expected_answer", "expected", "output", "target")
 
 M = TypeVar("M", bound=BaseModel)
+# What a pattern asks for, in words: a regular expression is a poor error message.
+_PATTERN_WORDS = {
+    DNS_LABEL_PATTERN: "a DNS label (lower-case letters, digits and '-', starting and ending "
+    "with a letter or digit)",
+    DNS_SUBDOMAIN_PATTERN: "a Kubernetes object name (lower-case letters, digits, '-' and '.', "
+    "starting and ending with a letter or digit)",
+    OUTPUT_PATH_PATTERN: "a relative folder path ('/'-separated names of letters, digits, '.', "
+    "'_' and '-', none starting with '.', so no '..' and no leading '/')",
+}
 
 
 def _require(params: Mapping[str, Any], *names: str) -> None:
@@ -57,6 +68,11 @@ def _describe(error: ValidationError) -> str:
     if first["type"] == "extra_forbidden":
         return f"Unknown parameter: {where}"
     message = str(first["msg"]).removeprefix("Value error, ")
+    pattern = (first.get("ctx") or {}).get("pattern")
+    if first["type"] == "string_pattern_mismatch" and pattern in _PATTERN_WORDS:
+        message = f"must be {_PATTERN_WORDS[pattern]}"
+    elif first["type"] == "model_type":
+        message = "must be an object"
     value = first.get("input")
     shown = "" if isinstance(value, dict | list) else f" (got {json.dumps(value, default=str)})"
     return f"Invalid {where}: {message}{shown}"

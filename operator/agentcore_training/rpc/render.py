@@ -110,9 +110,26 @@ def describe(status: Mapping[str, Any]) -> list[str]:
     lines.extend(evaluation_lines(status.get("evaluation") or {}))
     if status.get("best_checkpoint_id"):
         lines.append(f"best checkpoint {status['best_checkpoint_id']}")
+    if status.get("output"):
+        lines.append(output_line(status["output"]))
     if status.get("message"):
         lines.append(str(status["message"]))
     return lines
+
+
+def output_line(output: Mapping[str, Any]) -> str:
+    """get_status's output section: where the trained model is, or why it is not kept."""
+    if not output.get("kept"):
+        return f"output: {output.get('message') or 'not kept'}"
+    folders = [
+        f"{role} {model.get('folder')} ({model.get('checkpoint_id')})"
+        for role in ("final", "best")
+        if (model := output.get(role) or {})
+    ]
+    return (
+        f"output: PVC {output.get('claim_name')}, {', '.join(folders)}, "
+        f"{output.get('format')} weights; manifest {output.get('manifest')}"
+    )
 
 
 def percent(rate: Any) -> str:

@@ -12,8 +12,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
+from agentcore_training.api.base import ApiModel
 from agentcore_training.api.evaluation import EvaluationStatus
 from agentcore_training.api.evaluation_spec import EvaluationSpec
+from agentcore_training.api.output import claim_name_field, merge_field, output_path_field
 from agentcore_training.api.patterns import AGENT_ID_PATTERN, DNS_LABEL_PATTERN
 from agentcore_training.api.plugins import EnvironmentSpec, RewardSpec
 from agentcore_training.api.policy import PolicySpec
@@ -68,6 +70,19 @@ class TrainingQuery(BaseModel):
     expected_outcome: dict[str, Any] = Field(
         description="What a good answer looks like; the reward function reads it."
     )
+
+
+class OutputParams(ApiModel):
+    """spec.output in snake_case, with a default path."""
+
+    claim_name: str = claim_name_field()
+    path: str | None = output_path_field(
+        "Folder inside the volume, relative, without '.' or '..' segments; written whole at "
+        "the end of the run (replaced if it exists). Omitted: the job's name (the result's "
+        "`name`), so that runs do not overwrite each other.",
+        default=None,
+    )
+    merge: bool = merge_field()
 
 
 class StartGrpoParams(ParamsModel):
@@ -132,6 +147,15 @@ class StartGrpoParams(ParamsModel):
             "it leaves at least 100 queries to train on (125 queries or more), else "
             "held_out_fraction 0 (no held-out evaluation), so that the original 100-query "
             "calls keep working. An addition to the original contract."
+        ),
+    )
+    output: OutputParams | None = Field(
+        default=None,
+        description=(
+            "spec.output in snake_case (claim_name, path, merge): the PersistentVolumeClaim "
+            "and folder where the trainer writes the trained model at the end (final and best "
+            "Hugging Face folders and a manifest; get_status's `output` says where). Omitted: "
+            "only the checkpoints are kept. An addition to the original contract."
         ),
     )
 
