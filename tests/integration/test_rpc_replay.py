@@ -115,6 +115,7 @@ async def test_start_with_the_original_fixtures(
     assert isinstance(started["budget_usd"], float)
     assert started["status"] in ("queued", "running")
     assert started["agent_id"] == "test-agent"
+    assert started["warnings"] == []  # nothing for the webhook to warn of
     tj = cluster.get_json("trainingjob", started["name"], "-n", namespace)
     assert tj["spec"]["reward"]["field"] == "result"  # picked, and written down
     assert tj["spec"]["config"]["maxBudgetUsd"] == "5.00"  # the resource keeps strings
@@ -215,6 +216,21 @@ async def test_list_jobs_all_filtered_empty_and_without_params(client: Client) -
     assert (empty["jobs"], empty["count"]) == ([], 0)
     for started in (a, b):
         await client.ok("training.cancel", {"job_id": started["job_id"]})
+
+
+async def test_the_webhooks_warnings_reach_the_client(client: Client) -> None:
+    """What kubectl prints as `Warning:` on create, a JSON-RPC client reads in `warnings`."""
+    started = await client.ok(
+        "training.start_grpo",
+        {
+            "agent_id": "warned-agent",
+            "training_queries": original_queries(),
+            "config": {"n_iterations": 1000, "max_budget_usd": "5.00"},
+            "output": {"claim_name": "models", "merge": True},  # merge, but no LoRA
+        },
+    )
+    assert any("no LoRA" in warning for warning in started["warnings"]), started
+    await client.ok("training.cancel", {"job_id": started["job_id"]})
 
 
 async def test_cancel_of_a_long_run(client: Client) -> None:

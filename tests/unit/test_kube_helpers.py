@@ -101,3 +101,19 @@ def test_the_models_api_version_literal_is_api_version() -> None:
 
     assert get_args(TrainingJob.model_fields["api_version"].annotation) == (API_VERSION,)
     assert TrainingJob.model_fields["api_version"].default == API_VERSION
+
+
+def test_warning_headers_are_read_as_kubectl_prints_them() -> None:
+    from agentcore_training.kube.client import warnings_of
+
+    assert warnings_of(
+        [
+            '299 - "spec.output.merge is true but the policy has no LoRA"',
+            '299 - "a \\"quoted\\" word, and a back\\\\slash"',
+            "not in the RFC form",
+        ]
+    ) == [
+        "spec.output.merge is true but the policy has no LoRA",
+        'a "quoted" word, and a back\\slash',
+        "not in the RFC form",
+    ]

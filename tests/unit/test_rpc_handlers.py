@@ -47,6 +47,11 @@ class FakeClient:
         self.objects[f"{path}/{body['metadata']['name']}"] = created
         return created
 
+    async def create_warned(
+        self, path: str, body: Mapping[str, Any], **_: str
+    ) -> tuple[dict[str, Any], list[str]]:
+        return await self.create(path, body), []
+
     async def patch(self, path: str, body: Any, **_: Any) -> dict[str, Any]:
         self._maybe_fail("patch", path)
         return self.objects.get(path, {})

@@ -314,7 +314,9 @@ def test_results_before_the_operator_reports() -> None:
         "created_at": "2026-11-30T10:00:00Z",
         "namespace": "team-a",
         "name": "support-bot-abcde",
+        "warnings": [],
     }
+    assert wire(results.start_result(tj, ["w"]))["warnings"] == ["w"]
     assert b'"budget_usd":2.50,' in dumps(results.start_result(tj).to_json())
     status = wire(results.status_result(tj))
     assert status["progress"] == {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, Literal
 
@@ -136,6 +137,27 @@ class KubeClient:
         request_timeout: float | None = 30,
     ) -> dict[str, Any]:
         """One request; the decoded JSON answer (an empty dict for an empty body)."""
+        answer, _ = await self._answer(
+            method,
+            path,
+            query=query,
+            body=body,
+            content_type=content_type,
+            request_timeout=request_timeout,
+        )
+        return answer
+
+    async def _answer(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, str | int | bool] | None = None,
+        body: Any = None,
+        content_type: str = "application/json",
+        request_timeout: float | None = 30,
+    ) -> tuple[dict[str, Any], list[str]]:
+        """The decoded answer and the apiserver's warnings (its `Warning` headers)."""
         try:
             response = await self._send(
                 method,
@@ -154,7 +176,7 @@ class KubeClient:
         text = await response.text()
         if response.status >= 300:
             raise ApiError(response.status, _decode(text), text)
-        return _decode(text) or {}
+        return _decode(text) or {}, warnings_of(response.headers.getall("Warning", []))
 
     async def get(self, path: str, **query: str | int | bool) -> dict[str, Any]:
         return await self.request("GET", path, query=query)
@@ -170,6 +192,13 @@ class KubeClient:
 
     async def create(self, path: str, body: Mapping[str, Any], **query: str) -> dict[str, Any]:
         return await self.request("POST", path, body=dict(body), query=query)
+
+    async def create_warned(
+        self, path: str, body: Mapping[str, Any], **query: str
+    ) -> tuple[dict[str, Any], list[str]]:
+        """Create, and say what the apiserver warned of (admission webhooks' `warnings`,
+        deprecations): what kubectl prints as `Warning: ...` on create."""
+        return await self._answer("POST", path, body=dict(body), query=query)
 
     async def patch(
         self, path: str, body: Any, *, patch_type: PatchType = "merge", **query: str | bool
@@ -219,6 +248,18 @@ class KubeClient:
                     yield event
         finally:
             response.release()
+
+
+_WARNING = re.compile(r'^\d{3} \S+ "((?:[^"\\]|\\.)*)"')
+
+
+def warnings_of(headers: list[str]) -> list[str]:
+    """The texts of `Warning` headers (RFC 7234: `299 - "text"`, the apiserver's form)."""
+    texts = []
+    for header in headers:
+        match = _WARNING.match(header.strip())
+        texts.append(re.sub(r"\\(.)", r"\1", match.group(1)) if match else header.strip())
+    return texts
 
 
 def _decode(text: str) -> dict[str, Any] | None:

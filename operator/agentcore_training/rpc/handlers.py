@@ -113,11 +113,10 @@ class Service:
             cm_name = configmap["metadata"]["name"]
             manifest = manifests.trainingjob_manifest(name, namespace, parsed, principal.username)
             try:
-                created = from_api(
-                    await self.client.create(
-                        path_for(API_VERSION, PLURAL, namespace=namespace), manifest
-                    )
+                answer, warnings = await self.client.create_warned(
+                    path_for(API_VERSION, PLURAL, namespace=namespace), manifest
                 )
+                created = from_api(answer)
             except ApiError as error:
                 await self._delete(path_for("v1", "configmaps", namespace=namespace, name=cm_name))
                 if error.conflict:
@@ -146,7 +145,7 @@ class Service:
                 created.uid,
                 parsed.agent_id,
             )
-            return results.start_result(created).to_json()
+            return results.start_result(created, warnings).to_json()
         raise errors.unavailable("could not find a free name for the TrainingJob; retry")
 
     async def _delete(self, path: str) -> None:

@@ -7,7 +7,7 @@ default (iterations, budget) is the api models' own.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -69,7 +69,7 @@ def metrics_of(trainingjob: TrainingJob) -> dict[str, Any]:
     return {} if metrics is None else metrics.to_snake(exclude={"epochs"})
 
 
-def start_result(trainingjob: TrainingJob) -> StartGrpoResult:
+def start_result(trainingjob: TrainingJob, warnings: Sequence[str] = ()) -> StartGrpoResult:
     return StartGrpoResult(
         job_id=trainingjob.uid,
         agent_id=trainingjob.spec.agent_id,
@@ -79,6 +79,7 @@ def start_result(trainingjob: TrainingJob) -> StartGrpoResult:
         created_at=created_at(trainingjob),
         namespace=trainingjob.namespace,
         name=trainingjob.name,
+        warnings=list(warnings),
     )
 
 

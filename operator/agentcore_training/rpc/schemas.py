@@ -253,6 +253,13 @@ class StartGrpoResult(ResultModel):
     created_at: str = result_field("created_at")
     namespace: str = result_field("namespace")
     name: str = result_field("name")
+    warnings: list[str] = Field(
+        default_factory=list,
+        description=(
+            "What the apiserver warned of on create (the admission webhook's warnings, as "
+            "kubectl prints them): allowed, but likely a mistake. Empty when none."
+        ),
+    )
 
 
 class GetStatusResult(ResultModel):
