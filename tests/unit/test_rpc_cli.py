@@ -156,6 +156,22 @@ def _record(iteration: int, rate: float, p_value: float | None) -> dict[str, Any
     }
 
 
+def test_start_prints_the_job_and_the_apiservers_warnings() -> None:
+    result = {
+        "job_id": "j",
+        "namespace": "team-a",
+        "name": "bot-abcde",
+        "total_iterations": 10,
+        "budget_usd": 2.5,
+        "warnings": ["spec.output.merge is true but the policy has no LoRA"],
+    }
+    assert render.started_lines(result) == [
+        "started job j (team-a/bot-abcde): 10 iterations, budget $2.50",
+        "Warning: spec.output.merge is true but the policy has no LoRA",
+    ]
+    assert len(render.started_lines({**result, "warnings": []})) == 1
+
+
 def test_status_prints_the_baseline_comparison() -> None:
     evaluation = {
         "baseline": _record(0, 0.2, None),

@@ -170,11 +170,7 @@ async def run(args: argparse.Namespace, out: TextIO) -> int:
             if args.json:
                 _print_json(result, out)
             else:
-                out.write(
-                    f"started job {result['job_id']} ({result['namespace']}/{result['name']}): "
-                    f"{result['total_iterations']} iterations, "
-                    f"budget ${render.usd(result['budget_usd'])}\n"
-                )
+                out.writelines(line + "\n" for line in render.started_lines(result))
         elif args.command == "status":
             params = {"job_id": args.job_id, **namespace}
             if args.watch:

@@ -92,6 +92,15 @@ def usd(amount: Any) -> str:
     return f"{whole}.{cents.ljust(2, '0')}"
 
 
+def started_lines(result: Mapping[str, Any]) -> list[str]:
+    """start_grpo's result; the apiserver's warnings as kubectl prints them."""
+    first = (
+        f"started job {result['job_id']} ({result['namespace']}/{result['name']}): "
+        f"{result['total_iterations']} iterations, budget ${usd(result['budget_usd'])}"
+    )
+    return [first, *(f"Warning: {warning}" for warning in result.get("warnings", []))]
+
+
 def describe(status: Mapping[str, Any]) -> list[str]:
     """A get_status result for people: status line, reward curve, the rest."""
     lines = [
