@@ -111,6 +111,10 @@ check-bench-docs: venv ## Fail when docs/benchmarks.md differs from what bench/p
 demo: venv controlplane ## The main job end to end on a local control plane (leaves nothing running)
 	@$(PY) tools/demo.py
 
+.PHONY: demo-real
+demo-real: venv controlplane ## SmolLM2 learns addition through JSON-RPC and the operator on CPU, then plain transformers loads the output
+	@$(PY) tools/demo_real.py
+
 .PHONY: kind-up kind-deploy kind-demo
 kind-up: ## [needs Docker + kind] Create a kind cluster (CERT_MANAGER=1 also installs cert-manager)
 	bash tools/kind/kind-up.sh

@@ -240,9 +240,8 @@ class Demo:
         (STATE / "token").write_text(self.token)
         (STATE / "token").chmod(0o600)
         say("a 130-query GRPO job through JSON-RPC (training.start_grpo), 26 held out")
-        flags = [f"--config={k}={json.dumps(v)}" for k, v in DEMO_CONFIG.items()]
-        flags += [f"--policy={k}={json.dumps(v)}" for k, v in DEMO_POLICY.items()]
-        flags += [f"--evaluation={k}={json.dumps(v)}" for k, v in DEMO_EVALUATION.items()]
+        flags = section_flags("config", DEMO_CONFIG) + section_flags("policy", DEMO_POLICY)
+        flags += section_flags("evaluation", DEMO_EVALUATION)
         started = exact_json(
             self.client(
                 "--json",
@@ -269,19 +268,9 @@ class Demo:
 
     def report(self, final: dict[str, Any], png: Path) -> None:
         say("result")
-        metrics = final.get("metrics") or {}
-        cost = final.get("cost") or {}
+        summary(final)
         history = final.get("history") or {}
         rewards = list(history.get("avg_reward", [])) if isinstance(history, dict) else []
-        print(f"status:  {final['status']}")
-        if isinstance(metrics, dict):
-            shown = ("avg_reward", "std_reward", "loss", "kl", "entropy", "tokens")
-            print("metrics: " + ", ".join(f"{k}={metrics[k]:.4g}" for k in shown if k in metrics))
-        if isinstance(cost, dict):
-            print(
-                f"cost:    ${cost.get('cost_usd')} of a ${cost.get('budget_usd')} budget "
-                f"(${cost.get('budget_remaining_usd')} left)"
-            )
         if len(rewards) >= 4:
             k = max(1, len(rewards) // 10)
             first, last = sum(rewards[:k]) / k, sum(rewards[-k:]) / k
@@ -296,6 +285,26 @@ class Demo:
         print(f"reward curve: {png}")
         if final["status"] != "completed":
             sys.exit(f"the job ended {final['status']}")
+
+
+def section_flags(section: str, values: dict[str, Any]) -> list[str]:
+    """agentcore-rpc-client's --SECTION=key=value flags for a spec section's fields."""
+    return [f"--{section}={key}={json.dumps(value)}" for key, value in values.items()]
+
+
+def summary(final: dict[str, Any]) -> None:
+    """A finished job's status, last metrics and cost against its budget."""
+    metrics = final.get("metrics") or {}
+    cost = final.get("cost") or {}
+    print(f"status:  {final['status']}")
+    if isinstance(metrics, dict):
+        shown = ("avg_reward", "std_reward", "loss", "kl", "entropy", "tokens")
+        print("metrics: " + ", ".join(f"{k}={metrics[k]:.4g}" for k in shown if k in metrics))
+    if isinstance(cost, dict):
+        print(
+            f"cost:    ${cost.get('cost_usd')} of a ${cost.get('budget_usd')} budget "
+            f"(${cost.get('budget_remaining_usd')} left)"
+        )
 
 
 def exact_json(text: str) -> dict[str, Any]:
@@ -330,10 +339,10 @@ def evaluation_report(evaluation: dict[str, Any]) -> None:
         )
 
 
-def main() -> None:
+def main(kind: type[Demo] = Demo) -> None:
     STATE.mkdir(exist_ok=True)
     began = time.monotonic()
-    demo = Demo()
+    demo = kind()
     try:
         with demo.running():
             demo.control_plane()

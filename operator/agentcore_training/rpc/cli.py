@@ -148,24 +148,31 @@ async def _watch(
         await asyncio.sleep(interval)
 
 
+def start_params(args: argparse.Namespace) -> dict[str, Any]:
+    """training.start_grpo's params from the `start` command's arguments."""
+    params: dict[str, Any] = {
+        "agent_id": args.agent_id,
+        "training_queries": read_queries(args.queries),
+    }
+    if args.namespace:
+        params["namespace"] = args.namespace
+    for section in SPEC_SECTIONS:
+        pairs = getattr(args, section)
+        if pairs:
+            params[section] = parse_config(pairs, f"--{section}")
+    output = parse_output(args.output, args.merge)
+    if output is not None:
+        params["output"] = output
+    return params
+
+
 async def run(args: argparse.Namespace, out: TextIO) -> int:
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         client = Client(session, args.url, _token(args))
         namespace = {"namespace": args.namespace} if args.namespace else {}
         if args.command == "start":
-            params: dict[str, Any] = {
-                "agent_id": args.agent_id,
-                "training_queries": read_queries(args.queries),
-                **namespace,
-            }
-            for section in SPEC_SECTIONS:
-                pairs = getattr(args, section)
-                if pairs:
-                    params[section] = parse_config(pairs, f"--{section}")
-            output = parse_output(args.output, args.merge)
-            if output is not None:
-                params["output"] = output
+            params: dict[str, Any] = start_params(args)
             result = await client.call("training.start_grpo", params, exact=args.json)
             if args.json:
                 _print_json(result, out)
