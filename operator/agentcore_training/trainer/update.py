@@ -46,11 +46,23 @@ def _slices(total: int, size: int | None) -> list[slice]:
     return [slice(start, start + step) for start in range(0, total, step)]
 
 
+def _loss_start(mask: torch.Tensor) -> int:
+    """The first position (of the shifted targets) where any row has a loss token."""
+    columns = mask.any(dim=0).nonzero()
+    return int(columns[0]) if columns.numel() else 0
+
+
 def _scaled_logits(
-    policy: Policy, ids: torch.Tensor, mask: torch.Tensor, temperature: float
+    policy: Policy, ids: torch.Tensor, mask: torch.Tensor, temperature: float, start: int
 ) -> torch.Tensor:
+    """Logits of the positions from `start` on: the prompt's positions carry no loss, so
+    their vocabulary-wide logits are never computed, and a group's prompt (the columns up
+    to `start`, the same in each row of a group) may run once for the group."""
+    width = ids.shape[1] - 1
+    logits = policy.logits(
+        ids[:, :-1], mask[:, :-1], keep=width - start, shared_prefix=start + 1 if start else 0
+    )
     # The ratio and the KL are taken under the distribution that was sampled from.
-    logits = policy.logits(ids[:, :-1], mask[:, :-1])
     return logits / temperature if temperature != 1.0 else logits
 
 
@@ -73,9 +85,10 @@ def policy_update(
     so they equal the sampling policy's), which saves one forward pass an iteration.
     """
     ids, attn = batch.input_ids, batch.attention_mask
-    targets = ids[:, 1:]
-    mask = batch.loss_mask[:, 1:]
-    advantages = batch.advantages[:, 1:]
+    start = _loss_start(batch.loss_mask[:, 1:])
+    targets = ids[:, 1 + start :]
+    mask = batch.loss_mask[:, 1 + start :]
+    advantages = batch.advantages[:, 1 + start :]
     # Under torchrun each rank holds its share of the batch: the loss is normalised by
     # the whole batch's tokens and the gradients are summed, which is the 1-rank update.
     (token_count,) = distributed.sum_floats([float(mask.sum())], ids.device)
@@ -84,7 +97,9 @@ def policy_update(
     if reference is not None and kl_coef > 0:
         with torch.no_grad():
             ref_logp = [
-                token_logprobs(_scaled_logits(reference, ids[p], attn[p], temperature), targets[p])
+                token_logprobs(
+                    _scaled_logits(reference, ids[p], attn[p], temperature, start), targets[p]
+                )
                 for p in parts
             ]
     old_logp: list[torch.Tensor] = []
@@ -94,7 +109,7 @@ def policy_update(
         optimizer.zero_grad()
         epoch_loss = epoch_kl = epoch_clip = 0.0
         for index, part in enumerate(parts):
-            logits = _scaled_logits(policy, ids[part], attn[part], temperature)
+            logits = _scaled_logits(policy, ids[part], attn[part], temperature, start)
             logp = token_logprobs(logits, targets[part])
             if epoch == 0:
                 old_logp.append(logp.detach())

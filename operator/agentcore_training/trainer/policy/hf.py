@@ -27,11 +27,18 @@ from agentcore_training.trainer.policy.hf_lora import (
     merged_copy,
     wrap_lora,
 )
+from agentcore_training.trainer.policy.hf_prefix import prefilled_cache, shared_prefix_logits
 from agentcore_training.trainer.policy.protocol import Policy
 from agentcore_training.trainer.tokenizer import TextCodec
 
 CHECKPOINT_FOLDER = "hf"
 """The policy's folder inside a checkpoint: a save_pretrained folder (or adapter folder)."""
+
+
+def _transformers_cache(config: Any) -> Any:
+    from transformers import DynamicCache  # the `hf` extra, loaded with the model already
+
+    return DynamicCache(config=config)
 
 
 class HFPolicy:
@@ -53,6 +60,8 @@ class HFPolicy:
         self._device = device
         self.lora = lora
         self.compute_dtype = compute_dtype
+        self.share_prefill = True
+        """Prefill a group's prompt once for its samples (off: every row prefills its own)."""
 
     def _precision(self) -> contextlib.AbstractContextManager[Any]:
         """Autocast to the compute dtype where the weights are kept wider (float32)."""
@@ -109,17 +118,36 @@ class HFPolicy:
         value = getattr(self.model.config, "max_position_embeddings", None)
         return int(value) if value else None
 
-    def logits(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    def logits(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        *,
+        keep: int = 0,
+        shared_prefix: int = 0,
+    ) -> torch.Tensor:
         input_ids = input_ids.to(self._device)
         attention_mask = attention_mask.to(self._device)
         # Explicit positions: with left padding, the first real token is position 0.
         positions = (attention_mask.long().cumsum(dim=1) - 1).clamp(min=0)
         with self._precision():
+            shared = shared_prefix_logits(
+                self.model,
+                input_ids,
+                attention_mask,
+                positions,
+                prefix=shared_prefix,
+                keep=keep,
+                cache=_transformers_cache(self.model.config),
+            )
+            if shared is not None:
+                return shared.float()
             out = self.model(
                 input_ids=input_ids,
                 attention_mask=attention_mask,
                 position_ids=positions,
                 use_cache=False,
+                logits_to_keep=keep,  # 0: every position
             )
         logits: torch.Tensor = out.logits.float()
         return logits
@@ -145,10 +173,18 @@ class HFPolicy:
         self.model.eval()  # no adapter dropout while sampling
         try:
             with torch.random.fork_rng(devices=devices), self._precision():
+                ids, mask = prompt_ids.to(self._device), prompt_mask.to(self._device)
+                # A group's prompts are prefilled once (then shared): no sampling is drawn.
+                extra: dict[str, Any] = {}
+                if self.share_prefill:
+                    cache = _transformers_cache(self.model.config)
+                    if prefilled_cache(self.model, ids, mask, cache) is not None:
+                        extra["cache"] = cache
                 torch.manual_seed(seed)  # seeds CUDA's generators too
                 out = self.model.generate(
-                    input_ids=prompt_ids.to(self._device),
-                    attention_mask=prompt_mask.to(self._device),
+                    input_ids=ids,
+                    attention_mask=mask,
+                    **extra,
                     do_sample=True,
                     temperature=temperature,
                     top_k=0,

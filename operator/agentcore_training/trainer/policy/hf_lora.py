@@ -98,9 +98,18 @@ class BaseReference:
         return self._policy.max_context
 
     @torch.no_grad()
-    def logits(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    def logits(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        *,
+        keep: int = 0,
+        shared_prefix: int = 0,
+    ) -> torch.Tensor:
         with self._policy.model.disable_adapter():
-            return self._policy.logits(input_ids, attention_mask)
+            return self._policy.logits(
+                input_ids, attention_mask, keep=keep, shared_prefix=shared_prefix
+            )
 
     def generate(
         self,

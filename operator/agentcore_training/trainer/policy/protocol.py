@@ -32,8 +32,18 @@ class Policy(Protocol):
     def max_context(self) -> int | None:
         """The longest sequence it takes (prompt + completion), or None if unbounded."""
 
-    def logits(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """Next-token logits [batch, length, vocab] (float32) for every position."""
+    def logits(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        *,
+        keep: int = 0,
+        shared_prefix: int = 0,
+    ) -> torch.Tensor:
+        """Next-token logits [batch, length, vocab] (float32) for every position, or for the
+        last `keep` positions only (keep > 0). `shared_prefix` says that consecutive rows
+        often repeat their first `shared_prefix` columns (a group's prompt): a backend may
+        run such a prefix once and share it; the logits are the same either way."""
 
     def generate(
         self,

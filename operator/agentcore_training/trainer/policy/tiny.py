@@ -141,9 +141,17 @@ class TinyPolicy:
     def max_context(self) -> int | None:
         return self.model.config.max_context
 
-    def logits(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    def logits(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        *,
+        keep: int = 0,
+        shared_prefix: int = 0,
+    ) -> torch.Tensor:
+        # No KV cache here: the prefix is not shared (at this size it would not pay).
         result: torch.Tensor = self.model(input_ids, attention_mask)
-        return result
+        return result[:, -keep:] if keep > 0 else result
 
     @torch.no_grad()
     def generate(
