@@ -7,6 +7,8 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from agentcore_training.api.contract import ProgressState
 from agentcore_training.api.evaluation_spec import EvaluationSpec
 from agentcore_training.trainer.evaluation_split import split_queries
@@ -24,7 +26,9 @@ def _queries(count: int) -> list[dict[str, object]]:
     return (addition_queries(100) + extra)[:count]
 
 
-def test_the_trainer_never_samples_a_held_out_query(tmp_path: Path) -> None:
+def test_the_trainer_never_samples_a_held_out_query(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     # 10 iterations of 16 draw 160 queries: more than one epoch over the 100 training ones,
     # so every training query is drawn and none of the 25 held out.
     spec = make_spec({"nIterations": 10, "batchSize": 16, "seed": 3})
@@ -33,6 +37,12 @@ def test_the_trainer_never_samples_a_held_out_query(tmp_path: Path) -> None:
     assert len(split.held_out) == 25
     assert result.sampled == set(split.train)
     assert result.sampled.isdisjoint(split.held_out)
+    # The log says the same, batch by batch: what the operator-level test reads.
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
+    batches = [line["queryIndices"] for line in lines if line["event"] == "iteration"]
+    assert len(batches) == 10
+    assert all(len(batch) == 16 for batch in batches)
+    assert {i for batch in batches for i in batch} == result.sampled
     evaluation = result.report.evaluation
     assert evaluation is not None
     assert evaluation.held_out_queries == 25

@@ -75,7 +75,9 @@ def run_iteration(trainer: Trainer) -> None:
         gate.check("update", gate.update_reserve())
     update_started = time.monotonic()
     trainer.cursor += config.batch_size
-    trainer.sampled.update(trainer.train_index[i] for i in picks)
+    # Lines of the queries file: the log shows what was trained on, to check against the split.
+    query_indices = [trainer.train_index[i] for i in picks]
+    trainer.sampled.update(query_indices)
     stats = policy_update(
         trainer.policy,
         trainer.reference,
@@ -134,5 +136,6 @@ def run_iteration(trainer: Trainer) -> None:
         totalIterations=config.n_iterations,
         costUsd=format(trainer.ledger.spent, "f"),
         gradNorm=round(stats.grad_norm, 6),
+        queryIndices=query_indices,
         metrics=trainer.metrics.to_snake(),
     )
