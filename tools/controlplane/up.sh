@@ -20,7 +20,9 @@ etcd_port=$(freeport); peer_port=$(freeport); api_port=$(freeport); kcm_port=$(f
 if [ ! -f "$pki/ca.crt" ]; then   # throwaway certificates, valid for a week
   ( cd "$pki"
     openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 7 -subj /CN=agentcore-test-ca
-    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' > san.cnf
+    # Also the in-cluster names and the first service IP, as a real cluster's apiserver has: pods
+    # on a node (tools/node/) reach it as kubernetes.default.svc through tests/support/relay.py.
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost,IP:10.0.0.1,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\nextendedKeyUsage=serverAuth\n' > san.cnf
     openssl req -newkey rsa:2048 -nodes -keyout apiserver.key -out apiserver.csr -subj /CN=127.0.0.1
     openssl x509 -req -in apiserver.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out apiserver.crt -days 7 -extfile san.cnf
     openssl genrsa -out sa.key 2048 && openssl rsa -in sa.key -pubout -out sa.pub
@@ -46,6 +48,8 @@ rm -rf "$state/etcd-data"
   > "$state/etcd.log" 2>&1 &
 echo $! > "$state/etcd.pid"
 
+# --enable-aggregator-routing: there is no kube-proxy, so a webhook named by its Service is called
+# at the Service's endpoints (pod IPs on a node of tools/node/), not at its ClusterIP.
 "$bin/kube-apiserver" --etcd-servers="http://127.0.0.1:$etcd_port" \
   --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$api_port" \
   --tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key" \
@@ -55,6 +59,7 @@ echo $! > "$state/etcd.pid"
   --authorization-mode=RBAC --disable-admission-plugins=ServiceAccount --allow-privileged=false \
   --kubelet-client-certificate="$pki/kubelet-client.crt" --kubelet-client-key="$pki/kubelet-client.key" \
   --kubelet-preferred-address-types=InternalIP \
+  --enable-aggregator-routing=true \
   --cert-dir="$state/kube-apiserver-certs" > "$state/kube-apiserver.log" 2>&1 &
 echo $! > "$state/kube-apiserver.pid"
 
