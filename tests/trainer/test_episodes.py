@@ -57,6 +57,7 @@ class ScriptedPolicy:
         max_new_tokens: int,
         temperature: float,
         generator: torch.Generator,
+        noise: torch.Tensor | None = None,
     ) -> torch.Tensor:
         rows = []
         for row, (ids, mask) in enumerate(zip(prompt_ids, prompt_mask, strict=True)):

@@ -54,7 +54,9 @@ def assert_same_top(ours: torch.Tensor, theirs: dict[str, Any], *, atol: float) 
 
 
 def test_a_tiny_run_writes_final_and_best_that_transformers_loads(tmp_path: Path) -> None:
-    spec = make_spec({"nIterations": 3, "checkpointInterval": 1})
+    # Seed 1: its 3 iterations do not beat the baseline (seeds 1, 2, 3, 5 of 0-5 since the
+    # per-group sampling noise), so best and final are two models.
+    spec = make_spec({"nIterations": 3, "checkpointInterval": 1, "seed": 1})
     spec["output"] = {"claimName": "models", "path": "adder/v1"}
     trainer, result = run_with_output(tmp_path, spec)
     assert result.state is ProgressState.COMPLETED

@@ -44,6 +44,7 @@ class BudgetStop(Exception):  # noqa: N818 - a control-flow signal, not an error
         )
         self.phase = phase
         self.projected = projected
+        self.budget = budget
 
 
 @dataclass
@@ -136,6 +137,31 @@ class SpendGate:
             self.check("generation", worst, reserve=self.update_reserve() + self.end_reserve())
         else:
             self.check("held-out evaluation's generation", worst)
+
+    def before_parallel_rollout(
+        self,
+        *,
+        rows: int,
+        slowest_rows: int,
+        prompt_tokens: int,
+        max_new_tokens: int,
+        steps: int,
+        multi_step: bool,
+    ) -> None:
+        """Before data-parallel ranks roll out one iteration's batch side by side (rank 0
+        asks for all of them, so that every rank stops or none does): the whole rollout's
+        worst case, every row generating `max_new_tokens` tokens at each of `steps` steps
+        (each a tool call in a multi-step environment). Its time is that of the largest
+        share, `slowest_rows` (the compute price is per process already)."""
+        worst = Usage(
+            seconds=seconds_decimal(
+                slowest_rows * steps * max_new_tokens * self.rates.token_step_s * _SAFETY
+            ),
+            prompt_tokens=prompt_tokens,
+            completion_tokens=rows * steps * max_new_tokens,
+            tool_calls=rows * steps if multi_step else 0,
+        )
+        self.check("generation", worst, reserve=self.update_reserve() + self.end_reserve())
 
     def after_generation(
         self, seconds: float, rows: int, steps: int, prompt_tokens: int, completion_tokens: int

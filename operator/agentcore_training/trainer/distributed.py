@@ -10,12 +10,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from datetime import timedelta
+from typing import TypeVar
 
 import torch
 import torch.distributed as dist
+from torch import nn
 
 ENV_WORLD_SIZE = "WORLD_SIZE"
 ENV_RANK = "RANK"
+ENV_LOCAL_RANK = "LOCAL_RANK"
+COLLECTIVE_TIMEOUT = timedelta(hours=6)
+"""How long a rank waits in a collective: rank 0 may wait for the operator's handshake or
+evaluate alone while the others wait. A hung run is the stall watchdog's to end (rank 0
+reports progress), so this only has to be longer than any honest wait."""
+
+T = TypeVar("T")
 
 
 def launched_world_size() -> int:
@@ -24,16 +34,31 @@ def launched_world_size() -> int:
     return int(value) if value.isdigit() and int(value) > 0 else 1
 
 
+def local_rank() -> int:
+    """This process's index in its pod (torchrun's LOCAL_RANK; 0 when not launched by it)."""
+    value = os.environ.get(ENV_LOCAL_RANK, "")
+    return int(value) if value.isdigit() else 0
+
+
 def init_from_env(device: torch.device | None = None) -> bool:
     """Start the process group when launched in a world of more than one; True if there
-    is one (started here or before)."""
+    is one (started here or before). On CUDA each rank takes the GPU of its LOCAL_RANK and
+    NCCL carries the collectives; on the CPU gloo does."""
     if dist.is_initialized():
         return True
     if launched_world_size() <= 1:
         return False
-    cuda = device is not None and device.type == "cuda"
-    dist.init_process_group(backend="nccl" if cuda else "gloo")
+    cuda = device.type == "cuda" if device is not None else torch.cuda.is_available()
+    if cuda:
+        torch.cuda.set_device(local_rank() % torch.cuda.device_count())
+    dist.init_process_group(backend="nccl" if cuda else "gloo", timeout=COLLECTIVE_TIMEOUT)
     return True
+
+
+def close() -> None:
+    """End the process group (at the end of a run, so that no rank leaves one behind)."""
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def active() -> bool:
@@ -43,6 +68,41 @@ def active() -> bool:
 
 def rank() -> int:
     return dist.get_rank() if dist.is_initialized() else 0
+
+
+def is_main() -> bool:
+    """Rank 0 (or the only process): the one that owns the ledger, reports and checkpoints."""
+    return rank() == 0
+
+
+def broadcast_object(value: T) -> T:
+    """Rank 0's `value`, on every rank (what the others pass is ignored)."""
+    if not active():
+        return value
+    box: list[object] = [value]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]  # type: ignore[return-value]
+
+
+def gather_objects(value: T) -> list[T]:
+    """Every rank's `value`, in rank order, on every rank."""
+    if not active():
+        return [value]
+    boxes: list[object] = [None] * world_size()
+    dist.all_gather_object(boxes, value)
+    return boxes  # type: ignore[return-value]
+
+
+def broadcast_module(module: nn.Module) -> None:
+    """Rank 0's trainable weights into every rank's `module`, in place: the ranks start
+    from the same weights (what DistributedDataParallel does at construction). Frozen
+    weights (a LoRA base) are the same files on every rank and stay as loaded."""
+    if not active():
+        return
+    with torch.no_grad():
+        for param in module.parameters():
+            if param.requires_grad:
+                dist.broadcast(param.data, src=0)
 
 
 def world_size() -> int:

@@ -29,6 +29,7 @@ from agentcore_training.trainer.environments.factory import EnvironmentFactory
 from agentcore_training.trainer.environments.protocol import Environment, StepResult
 from agentcore_training.trainer.errors import BadInputError, TrainerError
 from agentcore_training.trainer.policy.protocol import Policy
+from agentcore_training.trainer.policy.sampling import group_noise
 from agentcore_training.trainer.queries import Query
 from agentcore_training.trainer.rewards import Reward
 from agentcore_training.trainer.rollout import EpisodeStats, RolloutBatch, left_pad
@@ -73,6 +74,8 @@ class _Trajectory:
     answer: str | None = None
     context_tokens: int = 0
     """Prompt tokens read over all steps (each generation reads the whole context)."""
+    noise: torch.Tensor | None = None
+    """Its own uniforms [max_steps, max_new_tokens] (`policy/sampling.py`), or None."""
 
 
 def _step(environment: Environment, action: str, name: str) -> StepResult:
@@ -105,8 +108,12 @@ def sample_episodes(
     gamma: float,
     generator: torch.Generator,
     gate: SpendGate | None = None,
+    seeds: Sequence[int] | None = None,
 ) -> RolloutBatch:
     """Run `group_size` trajectories of each query in `environment`, and lay them out.
+
+    With `seeds` (one per query) every trajectory samples with its own uniforms, not with
+    `generator`: a trajectory does not depend on the others (see `rollout.sample_rollout`).
 
     `gate` is asked before every step whether its worst case (every row generates
     `max_new_tokens` tokens and calls the tool) stays within the budget; it raises
@@ -115,13 +122,17 @@ def sample_episodes(
     codec = policy.codec
     limit = policy.max_context
     runs: list[_Trajectory] = []
-    for query in queries:
-        for _ in range(group_size):
+    for index, query in enumerate(queries):
+        table = None
+        if seeds is not None:
+            table = group_noise(seeds[index], group_size, max_steps, max_new_tokens)
+        for member in range(group_size):
             env = environment.make()
             prompt = encode_lenient(codec, env.reset(query), codec.encode_prompt)
             if not prompt:
                 raise BadInputError(f"environment {environment.name}: empty prompt")
-            runs.append(_Trajectory(env, query, prompt))
+            noise = None if table is None else table[:, member]
+            runs.append(_Trajectory(env, query, prompt, noise=noise))
     for step in range(max_steps):
         active = [t for t in runs if not t.done]
         for run in active:
@@ -145,6 +156,7 @@ def sample_episodes(
             max_new_tokens=max_new_tokens,
             temperature=temperature,
             generator=generator,
+            noise=_step_noise(active, step),
         )
         step_tokens = [_action_tokens(row, codec.eos_id) for row in actions]
         if gate is not None:
@@ -185,6 +197,11 @@ def sample_episodes(
         if not run.done:
             run.done = run.truncated = True
     return _layout(runs, codec, group_size=group_size, gamma=gamma, device=policy.device)
+
+
+def _step_noise(active: Sequence[_Trajectory], step: int) -> torch.Tensor | None:
+    noises = [run.noise[step] for run in active if run.noise is not None]
+    return torch.stack(noises) if noises else None
 
 
 def _layout(

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 from datetime import UTC, datetime
 from typing import Any
 
 _lock = threading.Lock()
+# Under torchrun every rank logs to the same stream: a rank other than 0 says which it is.
+_RANK = os.environ.get("RANK", "0")
+_RANK_FIELD: dict[str, Any] = {"rank": int(_RANK)} if _RANK.isdigit() and _RANK != "0" else {}
 
 
 def log(level: str, event: str, **fields: Any) -> None:
@@ -17,6 +21,7 @@ def log(level: str, event: str, **fields: Any) -> None:
         "ts": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "level": level,
         "event": event,
+        **_RANK_FIELD,
         **fields,
     }
     line = json.dumps(record, default=str, separators=(",", ":"))

@@ -44,9 +44,12 @@ class Prices:
     usd_per_tool_call: Decimal = Decimal(0)
 
     @classmethod
-    def from_spec(cls, pricing: PricingSpec) -> Prices:
+    def from_spec(cls, pricing: PricingSpec, processes: int = 1) -> Prices:
+        """spec.pricing for a run of `processes` data-parallel processes: compute is
+        priced per process (N processes for an hour are N hours), tokens and tool calls
+        once each, whichever rank used them."""
         return cls(
-            compute_usd_per_hour=pricing.compute_usd_per_hour,
+            compute_usd_per_hour=pricing.compute_usd_per_hour * processes,
             usd_per_1k_prompt_tokens=pricing.usd_per_1k_prompt_tokens,
             usd_per_1k_completion_tokens=pricing.usd_per_1k_completion_tokens,
             usd_per_tool_call=pricing.usd_per_tool_call,

@@ -20,6 +20,7 @@ from agentcore_training.api.contract import (
     ProgressState,
 )
 from agentcore_training.api.status import OutputStatus
+from agentcore_training.trainer import distributed
 from agentcore_training.trainer.budget import BudgetStop
 from agentcore_training.trainer.config import TrainerOptions
 from agentcore_training.trainer.inputs import Inputs
@@ -50,38 +51,51 @@ class RunResult:
     """Indices (in the queries file) of every query this process trained on."""
 
 
-def run_loop(trainer: Trainer) -> RunResult:
-    """Iterate until done, cancelled, interrupted or out of budget; then end the run."""
+Ending = tuple[ProgressState, str, int, str]
+"""How the loop ends: state, reason, exit code, message."""
+
+
+def _ending(trainer: Trainer) -> Ending | None:
+    """Whether the run ends before another iteration, and how (None: it goes on)."""
     config = trainer.config
-    trainer.sink.publish(trainer.report(ProgressState.RUNNING, "started"))
+    if trainer.stopped is not None:
+        message = (
+            f"budget exhausted after {trainer.iteration} iterations: stopped before a "
+            f"{trainer.stopped}"
+        )
+        return ProgressState.BUDGET_EXHAUSTED, "BudgetExhausted", EXIT_OK, message
+    if trainer.iteration >= config.n_iterations:
+        message = f"completed {trainer.iteration} iterations"
+        return ProgressState.COMPLETED, "Completed", EXIT_OK, message
+    if trainer.spec.cancel or trainer.sink.cancel_requested:
+        message = f"cancelled after {trainer.iteration} iterations"
+        return ProgressState.CANCELLED, "Cancelled", EXIT_OK, message
+    if trainer.stop.is_set():
+        message = f"interrupted by SIGTERM after {trainer.iteration} iterations"
+        return ProgressState.RUNNING, "Interrupted", EXIT_INTERRUPTED, message
+    estimate = trainer.next_estimate()
+    if not trainer.ledger.can_afford(estimate):
+        message = (
+            f"budget exhausted after {trainer.iteration} iterations: spent "
+            f"{trainer.ledger.spent} USD of {trainer.ledger.budget}, and the next iteration "
+            f"could cost up to {estimate}"
+        )
+        return ProgressState.BUDGET_EXHAUSTED, "BudgetExhausted", EXIT_OK, message
+    return None
+
+
+def run_loop(trainer: Trainer) -> RunResult:
+    """Iterate until done, cancelled, interrupted or out of budget; then end the run.
+
+    Under torchrun rank 0 decides, before each iteration, whether the run goes on (the
+    budget, a cancel or suspend, a SIGTERM are what it sees) and every rank follows its
+    decision; rank 0 alone evaluates, checkpoints, reports and writes the output."""
+    config = trainer.config
+    if trainer.main:
+        trainer.sink.publish(trainer.report(ProgressState.RUNNING, "started"))
     while True:
-        if trainer.stopped is not None:
-            state, reason, code = ProgressState.BUDGET_EXHAUSTED, "BudgetExhausted", EXIT_OK
-            message = (
-                f"budget exhausted after {trainer.iteration} iterations: stopped before a "
-                f"{trainer.stopped}"
-            )
-            break
-        if trainer.iteration >= config.n_iterations:
-            state, reason, code = ProgressState.COMPLETED, "Completed", EXIT_OK
-            message = f"completed {trainer.iteration} iterations"
-            break
-        if trainer.spec.cancel or trainer.sink.cancel_requested:
-            state, reason, code = ProgressState.CANCELLED, "Cancelled", EXIT_OK
-            message = f"cancelled after {trainer.iteration} iterations"
-            break
-        if trainer.stop.is_set():
-            state, reason, code = ProgressState.RUNNING, "Interrupted", EXIT_INTERRUPTED
-            message = f"interrupted by SIGTERM after {trainer.iteration} iterations"
-            break
-        estimate = trainer.next_estimate()
-        if not trainer.ledger.can_afford(estimate):
-            state, reason, code = ProgressState.BUDGET_EXHAUSTED, "BudgetExhausted", EXIT_OK
-            message = (
-                f"budget exhausted after {trainer.iteration} iterations: spent "
-                f"{trainer.ledger.spent} USD of {trainer.ledger.budget}, and the next iteration "
-                f"could cost up to {estimate}"
-            )
+        ending = distributed.broadcast_object(_ending(trainer) if trainer.main else None)
+        if ending is not None:
             break
         try:
             run_iteration(trainer)
@@ -90,7 +104,10 @@ def run_loop(trainer: Trainer) -> RunResult:
             assert trainer.gate is not None
             trainer._charge("stopped_iteration", trainer.gate.pending)
             trainer.stopped = stop
-            log("info", "budget_stop", iteration=trainer.iteration, phase=stop.phase)
+            if trainer.main:
+                log("info", "budget_stop", iteration=trainer.iteration, phase=stop.phase)
+            continue
+        if not trainer.main:
             continue
         evaluated = trainer.evaluations.due(trainer.iteration) and trainer._evaluate() is not None
         if (evaluated or trainer.iteration % config.checkpoint_interval == 0) and (
@@ -98,6 +115,9 @@ def run_loop(trainer: Trainer) -> RunResult:
         ):
             save_checkpoint(trainer, ProgressState.RUNNING)
         trainer.sink.publish(trainer.report(ProgressState.RUNNING))
+    state, reason, _code, message = ending
+    if not trainer.main:
+        return _result(trainer, ending)
     _final_evaluation(trainer, state)
     # The time since the last charge (the last checks, a checkpoint) is spend too.
     trainer._charge("tail", Usage())
@@ -116,6 +136,11 @@ def run_loop(trainer: Trainer) -> RunResult:
         overrunUsd=format(trainer.ledger.overrun_usd, "f"),
         message=message,
     )
+    return _result(trainer, ending)
+
+
+def _result(trainer: Trainer, ending: Ending) -> RunResult:
+    state, reason, code, message = ending
     return RunResult(
         state=state,
         reason=reason,

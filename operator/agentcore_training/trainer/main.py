@@ -69,25 +69,30 @@ def result_summary(result: RunResult) -> TerminationSummary:
     )
 
 
-def _own_spend(options: TrainerOptions, clock_start: float, extra_s: float = 0.0) -> Decimal:
-    """What this process has cost since it started (plus `extra_s`): its time, at the
-    run's compute price; nothing else is spent before training."""
+def _own_spend(
+    options: TrainerOptions, clock_start: float, extra_s: float = 0.0, processes: int = 1
+) -> Decimal:
+    """What this pod's `processes` have cost since it started (plus `extra_s`): their
+    time, at the run's compute price; nothing else is spent before training."""
     seconds = seconds_decimal(time.monotonic() - clock_start + extra_s)
-    return price(Usage(seconds=seconds), Prices.from_spec(options.spec.pricing)).total
+    prices = Prices.from_spec(options.spec.pricing, processes=processes)
+    return price(Usage(seconds=seconds), prices).total
 
 
-def _affordable(options: TrainerOptions, clock_start: float) -> Callable[[float], bool]:
+def _affordable(
+    options: TrainerOptions, clock_start: float, processes: int = 1
+) -> Callable[[float], bool]:
     """Whether waiting `seconds` more for the operator keeps this pod within the budget."""
     budget = options.spec.config.max_budget_usd
-    return lambda seconds: _own_spend(options, clock_start, seconds) <= budget
+    return lambda seconds: _own_spend(options, clock_start, seconds, processes) <= budget
 
 
 def waited_out_summary(
-    options: TrainerOptions, clock_start: float, waited: WaitedOutTheBudget
+    options: TrainerOptions, clock_start: float, waited: WaitedOutTheBudget, processes: int = 1
 ) -> TerminationSummary:
     """The end of a pod that waited for the operator until more waiting could cross the
     budget: BudgetExhausted with its own spend (what earlier pods spent is on the status)."""
-    spent = _own_spend(options, clock_start)
+    spent = _own_spend(options, clock_start, processes=processes)
     budget = options.spec.config.max_budget_usd
     return TerminationSummary(
         state=ProgressState.BUDGET_EXHAUSTED,
@@ -143,15 +148,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    termination = termination_log_path(argv)
+    termination: Path | None = termination_log_path(argv)
     try:
         options = parse_options(argv)
         inputs = prepare_inputs(options)
         _set_threads()
-        from agentcore_training.trainer.loop import run_training  # deferred: imports torch
+        from agentcore_training.trainer import distributed  # deferred: imports torch
+        from agentcore_training.trainer.loop import run_training
 
+        if distributed.init_from_env() and not distributed.is_main():
+            termination = None  # rank 0 writes the pod's termination message
+        processes = distributed.world_size()
         sink: ProgressSink = NullSink()
-        if options.progress_url:
+        if options.progress_url and distributed.is_main():
             try:
                 sink = ProgressPusher(
                     options.progress_url,
@@ -163,20 +172,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             except (ValueError, OSError) as error:
                 raise BadInputError(f"progress endpoint: {error}") from None
         attempt = None
+        early: int | None = None
         if isinstance(sink, ProgressPusher):
             # The operator is the ledger of record: learn what was spent before spending.
             request = AttemptRequest(job_id=options.job_id, pod_name=options.pod_name)
             try:
-                attempt = sink.attempt(request, stop, _affordable(options, clock_start))
+                attempt = sink.attempt(request, stop, _affordable(options, clock_start, processes))
             except WaitedOutTheBudget as waited:
-                summary = waited_out_summary(options, clock_start, waited)
+                summary = waited_out_summary(options, clock_start, waited, processes)
                 log("warning", "budget_spent_waiting_for_the_operator", message=summary.message)
                 _write_termination(termination, summary)
-                return EXIT_OK
-            if attempt is None:
-                log("warning", "interrupted_before_the_attempt_handshake")
-                return EXIT_INTERRUPTED
+                early = EXIT_OK
+            else:
+                if attempt is None:
+                    log("warning", "interrupted_before_the_attempt_handshake")
+                    early = EXIT_INTERRUPTED
+        # Rank 0 alone talks to the operator; the other ranks end as it does before training.
+        early = distributed.broadcast_object(early)
+        if early is not None:
+            distributed.close()
+            return early
         result = run_training(options, sink, stop, clock_start, inputs, attempt=attempt)
+        distributed.close()
     except (TrainerError, Exception) as error:
         text = _error_text(error)
         if not isinstance(error, TrainerError):
@@ -185,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _write_termination(termination, failure_summary(error))
         return _exit_code(error)
     delivered = sink.close(result.report, FINAL_PUSH_TIMEOUT_S)
-    if options.progress_url and not delivered:
+    if options.progress_url and not delivered and isinstance(sink, ProgressPusher):
         log("warning", "final_report_not_delivered", url=options.progress_url)
     _write_termination(termination, result_summary(result))
     return result.exit_code

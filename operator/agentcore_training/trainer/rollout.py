@@ -18,6 +18,7 @@ from agentcore_training.trainer.budget import SpendGate
 from agentcore_training.trainer.errors import BadInputError
 from agentcore_training.trainer.grpo import group_advantages
 from agentcore_training.trainer.policy.protocol import Policy
+from agentcore_training.trainer.policy.sampling import rollout_noise
 from agentcore_training.trainer.queries import Query
 from agentcore_training.trainer.rewards import Reward
 from agentcore_training.trainer.tokenizer import TextCodec
@@ -125,8 +126,13 @@ def sample_rollout(
     temperature: float,
     generator: torch.Generator,
     gate: SpendGate | None = None,
+    seeds: Sequence[int] | None = None,
 ) -> RolloutBatch:
     """Sample `group_size` completions of each query, score them, and lay them out.
+
+    With `seeds` (one per query) each group samples with its own uniforms
+    (`policy/sampling.py`), not with `generator`: its completions do not depend on the
+    other queries of the batch, so a rank rolling out a part of it samples the same.
 
     `gate` is asked before the generation whether its worst case stays within the budget
     (it raises BudgetStop otherwise) and told what it used after.
@@ -146,6 +152,7 @@ def sample_rollout(
         max_new_tokens=max_new_tokens,
         temperature=temperature,
         generator=generator,
+        noise=None if seeds is None else rollout_noise(seeds, group_size, max_new_tokens),
     )
     comp_mask = completion_mask(completions, codec.eos_id)
     if gate is not None:

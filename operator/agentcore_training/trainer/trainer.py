@@ -22,6 +22,7 @@ from agentcore_training.api.contract import (
 from agentcore_training.api.evaluation import EvaluationRecord
 from agentcore_training.api.policy import learning_rate_warning
 from agentcore_training.api.status import Metrics, OutputStatus
+from agentcore_training.trainer import distributed
 from agentcore_training.trainer.budget import BudgetStop, Rates, SpendGate
 from agentcore_training.trainer.checkpoint import CheckpointStore
 from agentcore_training.trainer.config import TrainerOptions
@@ -84,7 +85,16 @@ class Trainer:
         self.sink = sink
         self.stop = stop
         self.last_charge = clock_start
-        self.prices = Prices.from_spec(self.spec.pricing)
+        # Under torchrun: this process's rank of `world`; rank 0 (`main`) alone owns the
+        # ledger, the reports, the checkpoints and the output.
+        self.rank, self.world = distributed.rank(), distributed.world_size()
+        self.main = self.rank == 0
+        if self.config.batch_size < self.world:
+            raise BadInputError(
+                f"batchSize {self.config.batch_size} is smaller than the {self.world} "
+                "data-parallel processes: each needs at least one query an iteration"
+            )
+        self.prices = Prices.from_spec(self.spec.pricing, processes=self.world)
         inputs = inputs or prepare_inputs(options)
         prepare_output(options.output_dir, self.spec.policy.model)
         held_out = inputs.held_out
@@ -168,7 +178,8 @@ class Trainer:
         `attempt` is the operator's answer to the handshake: the spend it recorded is
         carried over when it is more than the checkpoint's (or there is no checkpoint).
         """
-        latest = self.store.latest()
+        # Every rank resumes the same checkpoint (rank 0's choice; no one writes yet).
+        latest = distributed.broadcast_object(self.store.latest())
         if latest is not None:
             resume(self, latest)
         if attempt is not None:
@@ -187,13 +198,17 @@ class Trainer:
             return
         kl_needed = self.config.kl_coef > 0
         if self.spec.policy.warm_start_steps > 0:
-            try:
-                run_warm_start(self)
-            except BudgetStop as stop:
-                self.stopped = stop
-            self._charge("warm_start", Usage())
+            if self.main:  # on the ledger; the other ranks take its weights below
+                try:
+                    run_warm_start(self)
+                except BudgetStop as stop:
+                    self.stopped = stop
+                self._charge("warm_start", Usage())
             self.reference_saved = kl_needed
+        distributed.broadcast_module(self.policy.module)  # every rank from rank 0's weights
         self.reference = self.policy.frozen_copy() if kl_needed else None
+        if not self.main:
+            return  # the baseline evaluation and its checkpoint are rank 0's
         log(
             "info",
             "start",
@@ -210,7 +225,10 @@ class Trainer:
     # -- money -----------------------------------------------------------------------------
 
     def _charge(self, label: str, usage: Usage) -> None:
-        """Charge `usage` plus the wall-clock time since the last charge."""
+        """Charge `usage` plus the wall-clock time since the last charge (rank 0 only: the
+        usage it charges is the whole batch's, its clock is every process's)."""
+        if not self.main:
+            return
         now = time.monotonic()
         seconds = seconds_decimal(now - self.last_charge)
         self.last_charge = now

@@ -29,6 +29,7 @@ from agentcore_training.trainer.policy.hf_lora import (
 )
 from agentcore_training.trainer.policy.hf_prefix import prefilled_cache, shared_prefix_logits
 from agentcore_training.trainer.policy.protocol import Policy
+from agentcore_training.trainer.policy.sampling import NoiseSampler
 from agentcore_training.trainer.tokenizer import TextCodec
 
 CHECKPOINT_FOLDER = "hf"
@@ -161,7 +162,19 @@ class HFPolicy:
         max_new_tokens: int,
         temperature: float,
         generator: torch.Generator,
+        noise: torch.Tensor | None = None,
     ) -> torch.Tensor:
+        sampling: dict[str, Any] = {"do_sample": True, "temperature": temperature}
+        sampling.update(top_k=0, top_p=1.0)
+        if noise is not None:
+            # Our uniforms choose each token (a processor leaves only it), so greedy
+            # decoding takes it: no global RNG, a row's tokens are its own.
+            sampling = {
+                "do_sample": False,
+                "logits_processor": [
+                    NoiseSampler(noise, temperature, start=int(prompt_ids.shape[1]))
+                ],
+            }
         # transformers samples from the global RNG: seed it from ours, so that our
         # generator's state (saved in checkpoints) still decides everything.
         seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
@@ -185,13 +198,10 @@ class HFPolicy:
                     input_ids=ids,
                     attention_mask=mask,
                     **extra,
-                    do_sample=True,
-                    temperature=temperature,
-                    top_k=0,
-                    top_p=1.0,
                     max_new_tokens=max_new_tokens,
                     pad_token_id=self._codec.pad_id,
                     eos_token_id=self._codec.eos_id,
+                    **sampling,
                 )
         finally:
             self.model.train(training)

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from agentcore_training.api.policy import PolicyDtype
+from agentcore_training.trainer import distributed
 from agentcore_training.trainer.errors import BadInputError
 
 DTYPES: dict[PolicyDtype, torch.dtype] = {
@@ -24,8 +25,13 @@ DTYPES: dict[PolicyDtype, torch.dtype] = {
 
 
 def pick_device() -> torch.device:
-    """CUDA when this process sees a GPU, else the CPU."""
-    return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+    """CUDA when this process sees a GPU, else the CPU. Under torchrun each process of a
+    pod takes its own GPU: the one of its LOCAL_RANK (one process per GPU)."""
+    if not torch.cuda.is_available():
+        return torch.device("cpu")
+    if distributed.launched_world_size() > 1:
+        return torch.device("cuda", distributed.local_rank() % torch.cuda.device_count())
+    return torch.device("cuda")
 
 
 def pick_dtype(name: PolicyDtype, device: torch.device) -> torch.dtype:

@@ -119,6 +119,7 @@ class BaseReference:
         max_new_tokens: int,
         temperature: float,
         generator: torch.Generator,
+        noise: torch.Tensor | None = None,
     ) -> torch.Tensor:
         with self._policy.model.disable_adapter():
             return self._policy.generate(
@@ -127,6 +128,7 @@ class BaseReference:
                 max_new_tokens=max_new_tokens,
                 temperature=temperature,
                 generator=generator,
+                noise=noise,
             )
 
     def frozen_copy(self) -> BaseReference:

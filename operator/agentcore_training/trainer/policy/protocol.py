@@ -53,8 +53,13 @@ class Policy(Protocol):
         max_new_tokens: int,
         temperature: float,
         generator: torch.Generator,
+        noise: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Sample completions [batch, <= max_new_tokens], pad_id after each EOS."""
+        """Sample completions [batch, <= max_new_tokens], pad_id after each EOS.
+
+        With `noise` (uniforms [batch, >= max_new_tokens], `policy/sampling.py`) row i's
+        token at step t is the inverse CDF at noise[i, t], and `generator` is unused: a
+        row's tokens do not depend on the other rows (data-parallel ranks rely on it)."""
 
     def frozen_copy(self) -> Policy:
         """A copy whose weights never change (the KL reference)."""

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812 - the conventional name
 from torch import nn
 
+from agentcore_training.trainer.policy.sampling import sample_with_noise
 from agentcore_training.trainer.tokenizer import CharTokenizer, TextCodec
 
 # A very negative logit rather than -inf: PAD is never sampled, and entropy stays finite.
@@ -162,6 +163,7 @@ class TinyPolicy:
         max_new_tokens: int,
         temperature: float,
         generator: torch.Generator,
+        noise: torch.Tensor | None = None,
     ) -> torch.Tensor:
         # No KV cache: sequences are a few dozen tokens, and a full forward is cheaper
         # than cache bookkeeping at this size.
@@ -169,9 +171,13 @@ class TinyPolicy:
         batch = ids.shape[0]
         done = torch.zeros(batch, dtype=torch.bool)
         new_tokens = []
-        for _ in range(max_new_tokens):
+        for step in range(max_new_tokens):
             last = self.model(ids, mask)[:, -1, :] / temperature
-            token = torch.multinomial(torch.softmax(last, dim=-1), 1, generator=generator)[:, 0]
+            probs = torch.softmax(last, dim=-1)
+            if noise is not None:
+                token = sample_with_noise(probs, noise[:, step])
+            else:
+                token = torch.multinomial(probs, 1, generator=generator)[:, 0]
             token = torch.where(done, torch.full_like(token, CharTokenizer.PAD), token)
             new_tokens.append(token)
             ids = torch.cat([ids, token[:, None]], dim=1)
