@@ -29,6 +29,10 @@ Quantity = Annotated[
 ]
 """A Kubernetes resource quantity such as `500m` or `2Gi`."""
 
+GPU_RESOURCE = "nvidia.com/gpu"
+"""The resource whose count is the default number of trainer processes in a pod."""
+MAX_PROCESSES_PER_POD = 64
+
 
 class CheckpointVolume(ApiModel):
     """A PersistentVolumeClaim for checkpoints, so a retried pod resumes where it stopped."""
@@ -107,3 +111,25 @@ class RuntimeSpec(ApiModel):
         default=None,
         description="Volume for checkpoints; without one they live in the pod's scratch space.",
     )
+    processes_per_pod: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_PROCESSES_PER_POD,
+        description=(
+            "Data-parallel trainer processes in the pod. Above 1 the container runs the "
+            "trainer under torchrun (torch.distributed.run --standalone): each process "
+            "rolls out its share of every iteration's queries, the gradients are summed "
+            "over them, rank 0 keeps the ledger and reports. Default: the pod's "
+            f"{GPU_RESOURCE} count (one process per GPU), else 1. batchSize must be at "
+            "least this. Compute is priced per process."
+        ),
+    )
+
+    def processes(self) -> int:
+        """The trainer processes in the pod: processesPerPod, else the GPU count, else 1."""
+        if self.processes_per_pod is not None:
+            return self.processes_per_pod
+        gpus = self.resources.limits.get(GPU_RESOURCE) or self.resources.requests.get(GPU_RESOURCE)
+        if gpus is not None and gpus.isdigit() and int(gpus) > 0:
+            return min(int(gpus), MAX_PROCESSES_PER_POD)
+        return 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from agentcore_training.api.base import ApiModel
 from agentcore_training.api.evaluation_spec import EvaluationSpec
@@ -129,6 +129,12 @@ def _immutable(field: str, *, optional: bool) -> dict[str, Any]:
     }
 
 
+PROCESSES_EXCEED_BATCH = (
+    "config.batchSize must be at least runtime.processesPerPod: each data-parallel process "
+    "rolls out at least one query an iteration"
+)
+
+
 class TrainingJobSpec(ApiModel):
     """A GRPO training run of one agent. Immutable after creation except cancel and suspend."""
 
@@ -145,6 +151,14 @@ class TrainingJobSpec(ApiModel):
                 _immutable("runtime", optional=False),
                 _immutable("evaluation", optional=False),
                 _immutable("output", optional=True),
+                {
+                    "rule": (
+                        "!has(self.runtime.processesPerPod) || "
+                        "self.config.batchSize >= self.runtime.processesPerPod"
+                    ),
+                    "message": PROCESSES_EXCEED_BATCH,
+                    "fieldPath": ".runtime.processesPerPod",
+                },
             ]
         }
     }
@@ -193,3 +207,13 @@ class TrainingJobSpec(ApiModel):
         default=False,
         description="Set to true to suspend the Job; set back to false to resume it.",
     )
+
+    @model_validator(mode="after")
+    def _processes_fit_the_batch(self) -> TrainingJobSpec:
+        # The GPU-count default too, which the CRD's rule cannot see.
+        if self.config.batch_size < self.runtime.processes():
+            raise ValueError(
+                f"{PROCESSES_EXCEED_BATCH} (batchSize {self.config.batch_size}, "
+                f"{self.runtime.processes()} processes)"
+            )
+        return self

@@ -130,6 +130,37 @@ def _output_volume(
     return [volume], [{"name": "output", "mountPath": OUTPUT_DIR}]
 
 
+TORCHRUN = ("-m", "torch.distributed.run")
+
+
+def trainer_command(trainingjob: TrainingJob, command: tuple[str, ...]) -> list[str]:
+    """The container command: the trainer `command` itself for one process; for
+    runtime.processes() > 1 the same program under torchrun, one process per rank
+    (--standalone: the rendezvous is local to the pod, on a free port). The command's
+    first word is the Python interpreter (the setting's default is `python3 -m ...`), and
+    torchrun takes the rest: a script or `-m module`, then its arguments."""
+    processes = trainingjob.spec.runtime.processes()
+    if processes == 1:
+        return list(command)
+    interpreter, *program = command
+    return [
+        interpreter,
+        *TORCHRUN,
+        "--nproc-per-node",
+        str(processes),
+        "--standalone",
+        *program,
+    ]
+
+
+def _threads(trainingjob: TrainingJob) -> str:
+    """OpenMP threads of each trainer process: the requested cores shared by the
+    processes (at least 1): oversubscription slows GRPO by 18-45x."""
+    cpu = trainingjob.spec.runtime.resources.requests.get("cpu", "1")
+    cores = int(cpu) if cpu.isdigit() and int(cpu) > 0 else 1
+    return str(max(1, cores // trainingjob.spec.runtime.processes()))
+
+
 def _env(
     trainingjob: TrainingJob,
     settings: JobSettings,
@@ -137,8 +168,7 @@ def _env(
     eval_queries_file: str | None,
 ) -> list[dict[str, Any]]:
     spec_json = json.dumps(trainingjob.spec.to_wire(), separators=(",", ":"), sort_keys=True)
-    cpu = trainingjob.spec.runtime.resources.requests.get("cpu", "1")
-    threads = cpu if cpu.isdigit() and int(cpu) > 0 else "1"
+    threads = _threads(trainingjob)
     env: list[dict[str, Any]] = [
         {"name": ENV_SPEC, "value": spec_json},
         {"name": ENV_JOB_ID, "value": trainingjob.uid},
@@ -149,7 +179,6 @@ def _env(
         {"name": ENV_TERMINATION_LOG, "value": TERMINATION_LOG},
         {"name": ENV_POD_NAME, "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
         {"name": ENV_POD_NAMESPACE, "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
-        # One OpenMP thread per requested core: oversubscription slows GRPO by 18-45x.
         {"name": ENV_OMP_NUM_THREADS, "value": threads},
         {"name": "HOME", "value": TMP_DIR},
     ]
@@ -206,7 +235,7 @@ def build_job(trainingjob: TrainingJob, settings: JobSettings) -> dict[str, Any]
         "name": TRAINER_CONTAINER,
         "image": runtime.image,
         "imagePullPolicy": "IfNotPresent",
-        "command": list(settings.command),
+        "command": trainer_command(trainingjob, settings.command),
         "env": _env(trainingjob, settings, queries_file, eval_queries_file),
         "resources": {
             "requests": dict(runtime.resources.requests),
