@@ -11,10 +11,11 @@ from tests.support.cluster import Cluster
 
 
 @pytest.fixture(scope="session")
-def rbac(cluster: Cluster) -> Cluster:
-    """manifests/rbac/ applied: the aggregated TrainingJob roles and the shim's own role."""
-    cluster.kubectl("apply", "-f", str(RBAC_DIR))
-    return cluster
+def rbac(control_plane: Cluster) -> Cluster:
+    """manifests/rbac/ applied to the session's control plane: the aggregated TrainingJob
+    roles and the shim's own role (the shim's modules run on the dev runner)."""
+    control_plane.kubectl("apply", "-f", str(RBAC_DIR))
+    return control_plane
 
 
 @pytest.fixture

@@ -1,20 +1,18 @@
 """The real trainer on the real node (tools/node/), through the operator, with no dev runner.
 
 A TrainingJob runs `agentcore-trainer` in a container of the trainer image's CPU flavour
-(`tools/images/build.sh trainer-cpu`, built here when its cached archive is missing), scheduled
-by kube-scheduler onto the node and started by the kubelet. Its progress reports reach the
-operator over pod networking (the node's bridge address); its termination message is read by
-the kubelet and the operator. A second Pod, made from the operator's own Job template, checks
-from inside the container that the restricted Pod Security Standard holds.
+(`tools/images/build.sh trainer-cpu`, imported into the session's node: tests/conftest.py
+`real_node`), scheduled by kube-scheduler onto the node and started by the kubelet. Its
+progress reports reach the operator over pod networking (the node's bridge address); its
+termination message is read by the kubelet and the operator. A second Pod, made from the
+operator's own Job template, checks from inside the container that the restricted Pod
+Security Standard holds.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -22,10 +20,10 @@ import pytest
 
 from agentcore_training import labels
 from agentcore_training.api.contract import ProgressState, TerminationSummary
-from agentcore_training.controller.certs import make_server_certificate
-from tests.support.cluster import Cluster, running_cluster
-from tests.support.node import Node, image_archive, node_unavailable, running_node
-from tests.support.processes import WEBHOOK_CONFIGURATION, OperatorProcess
+from tests.support.cluster import Cluster
+from tests.support.node import TRAINER_CPU_REPOSITORY, Node, node_unavailable
+from tests.support.processes import OperatorProcess
+from tests.support.trainer_runtime import TrainerRuntime
 from tests.support.trainingjobs import (
     addition_queries,
     apply,
@@ -34,8 +32,8 @@ from tests.support.trainingjobs import (
     wait_for,
 )
 
-pytestmark = pytest.mark.integration
-IMAGE = "localhost/agentcore-trainer-cpu:0.1.0"
+pytestmark = [pytest.mark.integration, pytest.mark.real_node]
+IMAGE = f"{TRAINER_CPU_REPOSITORY}:0.1.0"
 ITERATIONS = 4
 
 # Run inside the trainer image, under the Job template's security context: one JSON line.
@@ -62,64 +60,14 @@ open(sys.argv[1], "w").write(report)
 """
 
 
-@dataclass
-class _NodeOperator(OperatorProcess):
-    """The operator where the node's pods reach it: advertised at the bridge's host address.
-
-    It listens on all addresses (the bridge's, and loopback for the fixture's /metrics probe);
-    its trainer command is the image's own (no TRAINER_COMMAND override: no dev runner here).
-    """
-
-    host_ip: str = "127.0.0.1"
-
-    @property
-    def url(self) -> str:
-        return f"https://{self.host_ip}:{self.port}"
-
-    def register_webhook(self) -> None:
-        # The certificate it reuses names the bridge address too: pods and the apiserver
-        # call it there.
-        if not (self.tls_dir / "ca.crt").exists():
-            make_server_certificate(self.tls_dir, [self.host_ip, "127.0.0.1", "localhost"])
-        super().register_webhook()
-
-    def env(self) -> dict[str, str]:
-        env = super().env()
-        env["AGENTCORE_OPERATOR_LISTEN_HOST"] = "0.0.0.0"  # noqa: S104 - see the docstring
-        del env["AGENTCORE_OPERATOR_TRAINER_COMMAND"]
-        return env
-
-
 @pytest.fixture(scope="module")
 def node_operator(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[Cluster, Node, _NodeOperator]]:
-    """Its own control plane, a real node with the trainer-cpu image, and the operator."""
-    reason = node_unavailable()
-    if reason:
-        pytest.skip(f"no real node here: {reason}")
-    if os.environ.get("KUBECONFIG"):
-        pytest.skip("KUBECONFIG names an external cluster: the node tests start their own")
-    started = time.monotonic()
-    archive = image_archive("trainer-cpu")  # cached by its inputs; a cold build is slow
-    print(
-        f"trainer-cpu image {archive} ({archive.stat().st_size / 1e9:.2f} GB) "
-        f"ready in {time.monotonic() - started:.0f} s"
-    )
-    state = tmp_path_factory.mktemp("node-trainer")
-    with running_cluster(state) as cluster, running_node(cluster, state) as node:
-        started = time.monotonic()
-        node.import_image(archive, IMAGE.rsplit(":", 1)[0])
-        print(f"node {node.name}: imported {IMAGE} in {time.monotonic() - started:.1f} s")
-        operator = _NodeOperator(cluster, state / "operator.log", host_ip=node.host_ip)
-        operator.start()
-        try:
-            yield cluster, node, operator
-        finally:
-            operator.stop()
-            cluster.kubectl(
-                "delete", "validatingwebhookconfiguration", WEBHOOK_CONFIGURATION, check=False
-            )
+    trainer_runtime: TrainerRuntime, operator: OperatorProcess
+) -> tuple[Cluster, Node, OperatorProcess]:
+    """The session's real node (the trainer-cpu image imported) and the operator for it."""
+    if trainer_runtime.node is None:
+        pytest.skip(f"no real node here: {node_unavailable() or 'see the session summary'}")
+    return trainer_runtime.cluster, trainer_runtime.node, operator
 
 
 def _trainer_pod(cluster: Cluster, namespace: str, uid: str) -> dict[str, Any]:
@@ -128,16 +76,15 @@ def _trainer_pod(cluster: Cluster, namespace: str, uid: str) -> dict[str, Any]:
     return dict(pods["items"][0])
 
 
-def _accepted_reports(operator: _NodeOperator) -> float:
+def _accepted_reports(operator: OperatorProcess) -> float:
     for line in operator.metrics().splitlines():
         if line.startswith('agentcore_operator_progress_reports_total{result="accepted"}'):
             return float(line.split()[-1])
     return 0.0
 
 
-@pytest.mark.timeout(2400)  # the fixture builds the image when its archive is missing (~10 min)
 def test_a_trainingjob_completes_on_the_real_node_and_the_pod_is_restricted(
-    node_operator: tuple[Cluster, Node, _NodeOperator],
+    node_operator: tuple[Cluster, Node, OperatorProcess],
 ) -> None:
     cluster, node, operator = node_operator
     with cluster.namespace("node-trainer") as namespace:

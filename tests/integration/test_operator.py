@@ -7,6 +7,7 @@ speaks the real progress protocol with the pod's real projected token.
 from __future__ import annotations
 
 import json
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -29,6 +30,7 @@ from tests.support.trainingjobs import (
 )
 
 pytestmark = pytest.mark.usefixtures("operator")
+STATUS_INTERVAL_S = 2.0  # the operator's default AGENTCORE_OPERATOR_STATUS_INTERVAL_SECONDS
 
 
 def test_sample_runs_to_completion_with_progress_metrics_and_cost(
@@ -337,3 +339,33 @@ def test_webhook_denies_bad_queries_and_admits_100_to_train_on(
         assert "spec.queries.configMapRef" in result.stderr
         assert expected in result.stderr, result.stderr
     apply(cluster, namespace, trainingjob("admit-100", queries="q124"))
+
+
+def test_status_writes_are_coalesced(
+    cluster: Cluster, namespace: str, operator: OperatorProcess
+) -> None:
+    def patches() -> float:
+        for line in operator.metrics().splitlines():
+            if line.startswith('agentcore_operator_status_patches_total{source="progress"}'):
+                return float(line.split()[-1])
+        return 0.0
+
+    create_queries(cluster, namespace, "queries", addition_queries(125))
+    # The counter is the operator's, for all jobs: wait until no other trainer runs.
+    wait_until(
+        lambda: not cluster.get_json("pods", "-A", "-l", labels.TRAINER_POD_SELECTOR)["items"],
+        60,
+        "other trainers to stop",
+    )
+    start, began = patches(), time.monotonic()
+    # The stand-in reports every 0.2 s: 21 reports in 4 s and more.
+    apply(cluster, namespace, trainingjob("chatty", queries="queries", config={"nIterations": 20}))
+    done = wait_for(cluster, namespace, "chatty", "Completed")
+    assert done["status"]["progress"]["currentIteration"] == 20
+    # A write already scheduled when the job finished still lands: let it, then count.
+    time.sleep(STATUS_INTERVAL_S + 0.5)
+    written = patches() - start
+    elapsed = time.monotonic() - began
+    # At most one write per 2 s interval (plus the first), far fewer than one per report.
+    assert 1 <= written <= elapsed / STATUS_INTERVAL_S + 1, (written, elapsed)
+    assert written <= 21 / 3

@@ -1,4 +1,5 @@
-"""The real trainer (`agentcore-trainer`, GRPO in PyTorch) under the operator and dev runner."""
+"""The real trainer (`agentcore-trainer`, GRPO in PyTorch) under the operator, in the trainer
+image on a real node (or on the dev runner where no node can start)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from tests.support.trainingjobs import (
     wait_for,
 )
 
-pytestmark = pytest.mark.usefixtures("operator")
+pytestmark = [pytest.mark.usefixtures("operator"), pytest.mark.real_node]
 
 
 def test_real_grpo_run_reports_metrics_and_cost_into_status(
@@ -62,7 +63,7 @@ def test_evaluation_queries_of_their_own_are_admitted_mounted_and_evaluated(
     cluster: Cluster, namespace: str
 ) -> None:
     """spec.evaluation.queries in a ConfigMap: admission looks it up, the operator mounts it,
-    the dev runner writes it into the sandbox, and the trainer evaluates those 15 queries
+    the kubelet (or the dev runner) mounts it, and the trainer evaluates those 15 queries
     (the default split would hold out 20 of the 100 training ones)."""
     import json
 

@@ -1,4 +1,5 @@
-"""Faults with the real trainer (`builtin:tiny`) under the operator and the dev runner.
+"""Faults with the real trainer (`builtin:tiny`) under the operator, in the trainer image on a
+real node (or on the dev runner where no node can start).
 
 A trainer container SIGKILLed mid-run (no checkpoint survives: an emptyDir), and the
 operator killed while a cancel's grace period runs.
@@ -6,12 +7,8 @@ operator killed while a cancel's grace period runs.
 
 from __future__ import annotations
 
-import json
-import os
-import signal
 import threading
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +16,7 @@ import pytest
 from agentcore_training import labels
 from tests.support.cluster import Cluster
 from tests.support.processes import OperatorProcess
+from tests.support.trainer_runtime import TrainerRuntime
 from tests.support.trainingjobs import (
     addition_queries,
     apply,
@@ -30,7 +28,7 @@ from tests.support.trainingjobs import (
     wait_until,
 )
 
-pytestmark = pytest.mark.usefixtures("operator")
+pytestmark = [pytest.mark.usefixtures("operator"), pytest.mark.real_node]
 
 TINY = {
     "batchSize": 4,
@@ -41,24 +39,6 @@ TINY = {
 }
 ITERATIONS = 120
 PRICING = {"computeUsdPerHour": "3.60", "usdPer1kCompletionTokens": "0.01"}
-
-
-def _running_pid(cluster: Cluster, namespace: str, uid: str) -> tuple[str, int] | None:
-    """The running trainer pod and its process (the dev runner's containerID)."""
-    pods = cluster.get_json("pods", "-n", namespace, "-l", f"{labels.JOB_ID}={uid}")["items"]
-    for pod in pods:  # type: ignore[attr-defined]
-        for status in pod.get("status", {}).get("containerStatuses", []):
-            if "running" in status.get("state", {}) and status.get("containerID"):
-                return pod["metadata"]["name"], int(status["containerID"].rsplit("/", 1)[1])
-    return None
-
-
-def _trainer_log(basetemp: Path, namespace: str, pod: str) -> list[dict[str, Any]]:
-    """The trainer's JSON log lines, from the dev runner's container log of `pod`."""
-    found = sorted(basetemp.glob(f"dev-runner*/pods/{namespace}/{pod}-*/**/container.log"))
-    assert found, f"no container log of {pod} under {basetemp}"
-    lines = found[0].read_text().splitlines()
-    return [json.loads(line) for line in lines if line.startswith("{")]
 
 
 class _CostWatcher:
@@ -83,7 +63,7 @@ class _CostWatcher:
 
 
 def test_a_sigkilled_trainer_is_retried_and_its_spend_never_goes_down(
-    cluster: Cluster, namespace: str, tmp_path_factory: pytest.TempPathFactory
+    cluster: Cluster, namespace: str, trainer_runtime: TrainerRuntime
 ) -> None:
     create_queries(cluster, namespace, "queries", addition_queries(125))
     manifest = trainingjob(
@@ -99,10 +79,12 @@ def test_a_sigkilled_trainer_is_retried_and_its_spend_never_goes_down(
     watcher = _CostWatcher(cluster, namespace, "killed")
     try:
         before = wait_for_iteration(cluster, namespace, "killed", 2, timeout=180)
-        found: Any = wait_until(lambda: _running_pid(cluster, namespace, uid), 30, "the pid")
-        first_pod, pid = found
+        found: Any = wait_until(
+            lambda: trainer_runtime.running_trainer(namespace, uid), 30, "the trainer container"
+        )
+        first_pod, container = found
         spent_before = Decimal(before["status"]["cost"]["costUsd"])
-        os.killpg(pid, signal.SIGKILL)  # as a container runtime kills: the whole group
+        trainer_runtime.kill(container)
         done = wait_for(cluster, namespace, "killed", "Completed", timeout=300)
     finally:
         seen = watcher.stop()
@@ -124,7 +106,7 @@ def test_a_sigkilled_trainer_is_retried_and_its_spend_never_goes_down(
     # The retry started from the operator's record: attempt 2, the first pod's spend carried
     # onto its ledger (no checkpoint to take it from), and its own spend on top.
     (retry,) = set(by_name) - {first_pod}
-    log = _trainer_log(tmp_path_factory.getbasetemp(), namespace, retry)
+    log = trainer_runtime.trainer_log(namespace, retry)
     attempt = next(line for line in log if line.get("event") == "attempt")
     assert attempt["attempt"] == 2
     carried = Decimal(attempt["spentUsd"])

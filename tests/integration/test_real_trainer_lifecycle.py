@@ -1,4 +1,5 @@
-"""The run's lifecycle with the real trainer (`builtin:tiny`) under the operator and dev runner.
+"""The run's lifecycle with the real trainer (`builtin:tiny`) under the operator, in the trainer
+image on a real node (or on the dev runner where no node can start).
 
 A SIGKILL with a checkpoint volume (the retry resumes the weights), suspend and resume
 mid-run, the budget binding mid-run, and the operator down when a trainer starts.
@@ -6,8 +7,6 @@ mid-run, the budget binding mid-run, and the operator down when a trainer starts
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 from decimal import Decimal
 from typing import Any
@@ -20,11 +19,10 @@ from tests.integration.test_real_trainer_faults import (
     PRICING,
     TINY,
     _CostWatcher,
-    _running_pid,
-    _trainer_log,
 )
 from tests.support.cluster import Cluster
 from tests.support.processes import OperatorProcess
+from tests.support.trainer_runtime import TrainerRuntime
 from tests.support.trainingjobs import (
     addition_queries,
     apply,
@@ -36,7 +34,7 @@ from tests.support.trainingjobs import (
     wait_until,
 )
 
-pytestmark = pytest.mark.usefixtures("operator")
+pytestmark = [pytest.mark.usefixtures("operator"), pytest.mark.real_node]
 
 CHECKPOINTS = {"checkpointVolume": {"claimName": "checkpoints"}}
 
@@ -51,9 +49,10 @@ def _patch(cluster: Cluster, namespace: str, name: str, spec: str) -> None:
 
 
 def test_a_sigkilled_trainer_with_a_checkpoint_volume_resumes_its_weights(
-    cluster: Cluster, namespace: str, tmp_path_factory: pytest.TempPathFactory
+    cluster: Cluster, namespace: str, trainer_runtime: TrainerRuntime
 ) -> None:
     create_queries(cluster, namespace, "queries", addition_queries(125))
+    trainer_runtime.provide_claim(namespace, CHECKPOINTS["checkpointVolume"]["claimName"])
     manifest = trainingjob(
         "resumed",
         queries="queries",
@@ -66,9 +65,11 @@ def test_a_sigkilled_trainer_with_a_checkpoint_volume_resumes_its_weights(
     watcher = _CostWatcher(cluster, namespace, "resumed")
     try:
         wait_for_iteration(cluster, namespace, "resumed", 10, timeout=180)
-        found: Any = wait_until(lambda: _running_pid(cluster, namespace, uid), 30, "the pid")
-        first_pod, pid = found
-        os.killpg(pid, signal.SIGKILL)
+        found: Any = wait_until(
+            lambda: trainer_runtime.running_trainer(namespace, uid), 30, "the trainer container"
+        )
+        first_pod, container = found
+        trainer_runtime.kill(container)
         done = wait_for(cluster, namespace, "resumed", "Completed", timeout=300)
     finally:
         seen = watcher.stop()
@@ -78,7 +79,7 @@ def test_a_sigkilled_trainer_with_a_checkpoint_volume_resumes_its_weights(
     assert seen == sorted(seen), seen
     assert Decimal(status["cost"]["costUsd"]) <= Decimal(TINY["maxBudgetUsd"])
     (retry,) = set(_pods(cluster, namespace, uid)) - {first_pod}
-    log = _trainer_log(tmp_path_factory.getbasetemp(), namespace, retry)
+    log = trainer_runtime.trainer_log(namespace, retry)
     resumed = next(line for line in log if line.get("event") == "resumed")
     assert resumed["iteration"] >= 5  # from a checkpoint on the volume, not from scratch
     # Nothing before it is trained again (on a fast machine the kill may come after the
@@ -88,9 +89,10 @@ def test_a_sigkilled_trainer_with_a_checkpoint_volume_resumes_its_weights(
 
 
 def test_suspend_and_resume_mid_run_keeps_the_spend_and_the_weights(
-    cluster: Cluster, namespace: str, tmp_path_factory: pytest.TempPathFactory
+    cluster: Cluster, namespace: str, trainer_runtime: TrainerRuntime
 ) -> None:
     create_queries(cluster, namespace, "queries", addition_queries(125))
+    trainer_runtime.provide_claim(namespace, CHECKPOINTS["checkpointVolume"]["claimName"])
     manifest = trainingjob(
         "paused",
         queries="queries",
@@ -125,7 +127,7 @@ def test_suspend_and_resume_mid_run_keeps_the_spend_and_the_weights(
     assert seen == sorted(seen), seen
     assert held <= Decimal(status["cost"]["costUsd"]) <= Decimal(TINY["maxBudgetUsd"])
     (pod,) = _pods(cluster, namespace, uid)  # suspending deleted the first one
-    log = _trainer_log(tmp_path_factory.getbasetemp(), namespace, pod)
+    log = trainer_runtime.trainer_log(namespace, pod)
     resumed = next(line for line in log if line.get("event") == "resumed")
     assert resumed["iteration"] >= 3  # the weights from before the suspend, on the volume
 
@@ -154,7 +156,7 @@ def test_a_trainer_that_starts_while_the_operator_is_down_waits_for_it(
     cluster: Cluster,
     namespace: str,
     operator: OperatorProcess,
-    tmp_path_factory: pytest.TempPathFactory,
+    trainer_runtime: TrainerRuntime,
 ) -> None:
     create_queries(cluster, namespace, "queries", addition_queries(125))
     manifest = trainingjob(
@@ -164,10 +166,12 @@ def test_a_trainer_that_starts_while_the_operator_is_down_waits_for_it(
     wait_until(lambda: cluster.get_json("jobs", "-n", namespace)["items"], 30, "the Job")
     operator.stop(kill=True)
     try:
-        pod: Any = wait_until(lambda: _running_pid(cluster, namespace, uid), 60, "the trainer")
+        pod: Any = wait_until(
+            lambda: trainer_runtime.running_trainer(namespace, uid), 60, "the trainer"
+        )
 
         def waited() -> bool:
-            log = _trainer_log(tmp_path_factory.getbasetemp(), namespace, pod[0])
+            log = trainer_runtime.trainer_log(namespace, pod[0])
             return any(line.get("event") == "attempt_handshake_waiting" for line in log)
 
         wait_until(waited, 120, "the trainer to wait for the operator")
@@ -175,7 +179,7 @@ def test_a_trainer_that_starts_while_the_operator_is_down_waits_for_it(
         operator.start()
     done = wait_for(cluster, namespace, "waiting", "Completed", timeout=240)
     assert done["status"]["progress"]["currentIteration"] == 4
-    log = _trainer_log(tmp_path_factory.getbasetemp(), namespace, pod[0])
+    log = trainer_runtime.trainer_log(namespace, pod[0])
     events = [line.get("event") for line in log]
     assert events.index("attempt_handshake_waiting") < events.index("attempt")
     assert events.index("attempt") < events.index("start")  # it trained only after the answer

@@ -3,12 +3,14 @@ mounts, network links, cgroups, the host folders containerd and the kubelet use,
 
 Other nodes (other test sessions on this host) come and go meanwhile: their bridges
 (`acbr<id>`), pod links, cgroups (`/agentcore-<id>`) and mounts under their own state folders
-are left out, and so are the settings they share with ours while one of them runs.
+are left out, and so are the settings they share with ours while one of them runs; so are
+the mounts of image builds (buildah's store), which may run at any time.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -35,6 +37,13 @@ HOST_PATHS = (
     "/run/agentcore-nodes",
 )
 REGISTRY = Path("/run/agentcore-nodes")
+# buildah's store (tools/images/common.sh): image builds, not nodes, mount there, at any time.
+IMAGE_STORE = str(
+    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    / "agentcore-training"
+    / "images"
+    / "storage"
+)
 CGROUP = Path("/sys/fs/cgroup")
 _OTHER_NODE = re.compile(r"^(acbr[0-9a-f]{8}|veth[0-9a-f]+|/agentcore-[0-9a-f]{8})$")
 
@@ -106,6 +115,8 @@ def snapshot(own_state: Path) -> HostState:
     mounts = set()
     for line in Path("/proc/self/mountinfo").read_text().splitlines():
         point = line.split()[4]
+        if point.startswith(IMAGE_STORE):  # an image build's (build.sh unmounts its own)
+            continue
         if not (others and "/node/" in point and str(own_state.resolve()) not in point):
             mounts.add(point)
     links_out = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True)

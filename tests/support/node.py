@@ -19,6 +19,8 @@ from tests.support.cluster import REPO, Cluster
 
 NODE_TOOLS = REPO / "tools" / "node"
 TRAINER_IMAGE = "ghcr.io/agentcore/grpo-trainer:0.1.0"  # the TrainingJob default
+# tools/images/build.sh trainer-cpu, imported as this (tag 0.1.0) and as TRAINER_IMAGE
+TRAINER_CPU_REPOSITORY = "localhost/agentcore-trainer-cpu"
 
 
 @dataclass(frozen=True)

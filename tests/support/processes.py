@@ -128,9 +128,44 @@ class OperatorProcess:
             return text
 
 
+@dataclass
+class NodeOperator(OperatorProcess):
+    """The operator where a real node's pods reach it: advertised at the bridge's host address.
+
+    It listens on all addresses (the bridge's, and loopback for the fixture's /metrics probe);
+    its trainer command is the image's own (no TRAINER_COMMAND override: no dev runner here).
+    """
+
+    host_ip: str = "127.0.0.1"
+
+    @property
+    def url(self) -> str:
+        return f"https://{self.host_ip}:{self.port}"
+
+    def register_webhook(self) -> None:
+        # The certificate it reuses names the bridge address too: pods and the apiserver
+        # call it there.
+        if not (self.tls_dir / "ca.crt").exists():
+            make_server_certificate(self.tls_dir, [self.host_ip, "127.0.0.1", "localhost"])
+        super().register_webhook()
+
+    def env(self) -> dict[str, str]:
+        env = super().env()
+        env["AGENTCORE_OPERATOR_LISTEN_HOST"] = "0.0.0.0"  # noqa: S104 - see the docstring
+        del env["AGENTCORE_OPERATOR_TRAINER_COMMAND"]
+        return env
+
+
 @contextmanager
-def running_operator(cluster: Cluster, log_path: Path) -> Iterator[OperatorProcess]:
-    operator = OperatorProcess(cluster, log_path)
+def running_operator(
+    cluster: Cluster, log_path: Path, *, node_host_ip: str | None = None
+) -> Iterator[OperatorProcess]:
+    """The operator; with `node_host_ip`, for a real node's pods (NodeOperator)."""
+    operator = (
+        OperatorProcess(cluster, log_path)
+        if node_host_ip is None
+        else NodeOperator(cluster, log_path, host_ip=node_host_ip)
+    )
     operator.start()
     try:
         yield operator
