@@ -27,7 +27,8 @@ inputs=$( { echo "$name"; sha256sum "$file" pyproject.toml uv.lock README.md too
             find operator -type f -not -path '*/__pycache__/*' -not -path '*.egg-info/*' -print0 \
               | sort -z | xargs -0 sha256sum; } | sha256sum | cut -c1-12)
 out="$images_cache/$name-$inputs.tar"
-[ -f "$out" ] && { echo "$out"; exit 0; }
+# Reused: touched, so that another clone's build (other inputs) keeps it a while (below).
+[ -f "$out" ] && { touch "$out"; echo "$out"; exit 0; }
 IMAGES=1 bash "$repo/tools/node/deps.sh"
 base=$(bash "$here/base.sh")
 build_base=$(bash "$here/base.sh" build)
@@ -47,7 +48,8 @@ bud=(bah bud --isolation chroot --layers --pull-never -f "$file"
 "${bud[@]}" -t "localhost/agentcore-$name:build" . >&2
 bah push --disable-compression "localhost/agentcore-$name:build" "oci-archive:$out.$$:0.1.0" >&2
 mv "$out.$$" "$out"
-find "$images_cache" -maxdepth 1 -name "$name-????????????.tar" ! -name "$(basename "$out")" -delete
+# Other inputs' archives go once unused for an hour (a test of another clone may be importing one).
+find "$images_cache" -maxdepth 1 -name "$name-????????????.tar" ! -name "$(basename "$out")" -mmin +60 -delete
 # Bounded store: what no current build or base needs goes (older inputs' layers, old bases).
 keep=("$base" "$build_base")
 for n in trainer trainer-cpu operator; do keep+=("localhost/agentcore-$n:build" "localhost/agentcore-$n:stage"); done
