@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -149,6 +150,9 @@ def _check_trainer_pod(pod: dict[str, Any], node: Node, status: dict[str, Any]) 
         f"at {pod_ip}; the operator at {node.host_ip}"
     )
     terminated = pod["status"]["containerStatuses"][0]["state"]["terminated"]
+    created = datetime.fromisoformat(pod["metadata"]["creationTimestamp"])
+    started = datetime.fromisoformat(terminated["startedAt"])
+    print(f"pod created -> trainer container running: {(started - created).total_seconds():.0f} s")
     assert terminated["exitCode"] == 0
     # The kubelet read the trainer's termination log: its summary, as the operator parses it.
     summary = TerminationSummary.from_message(terminated["message"])

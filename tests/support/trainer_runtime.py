@@ -84,7 +84,9 @@ class TrainerRuntime:
             return
         folder = self.node.state_dir / "claims" / f"{namespace}-{name}"
         folder.mkdir(parents=True)
-        os.chown(folder, 65532, 65532)  # hostPath volumes get no fsGroup
+        # hostPath volumes get no fsGroup, and the kubelet makes a mount's subPath folder (the
+        # checkpoints' one) as root with the volume folder's mode: open to the trainer's uid.
+        folder.chmod(0o777)
         volume = f"{namespace}-{name}"
         manifests = [
             {
