@@ -60,10 +60,11 @@ class HostState:
 
     def differences(self, other: HostState) -> list[str]:
         """What changed from `self` to `other`, one line each; empty when nothing did."""
+        # A setting missing from one snapshot was left out: another node ran then (see above).
         lines = [
-            f"sysctl {key}: {value} -> {other.sysctls.get(key)}"
+            f"sysctl {key}: {value} -> {other.sysctls[key]}"
             for key, value in self.sysctls.items()
-            if other.sysctls.get(key) != value
+            if key in other.sysctls and other.sysctls[key] != value
         ]
         if self.iptables != other.iptables:
             lines.append(f"iptables: {self.iptables} -> {other.iptables}")
