@@ -12,12 +12,12 @@ Timing: bench/training_clock.py, from the start of the first rollout to the end 
 last optimiser step. Phases: "rollout" = sampling and scoring (TRL's
 `_generate_and_score_completions` less its reference-model forward, which ours does in
 the update), "update" = the rest (reference forward, policy forward and backward, step).
-Model FLOPs: 2 N per token for a forward pass, 6 N for forward + backward (N = parameters,
-the tied embedding counted once: it is the lm_head matmul; attention's sequence terms are
-left out, sequences are ~50 tokens). Rollout: 2 N (prompt + completion tokens); update:
-8 N (prompt + completion tokens) (reference forward + policy forward/backward). The MFU of
-each phase is its FLOPs over its seconds over this CPU's single-thread fp32 matmul peak,
-measured in this run (best of several 1024 x 1024 x 1024 matmuls).
+FLOPs: executed model FLOPs, counted as the forward passes run (bench/flop_meter.py: per
+token fed to the embedding 2 N_body without grad, 6 N_body with, 4 for LoRA; per row fed to
+the output head the same factors times V x d; padding included, attention's sequence terms
+left out). The MFU of each phase is its FLOPs over its seconds over this CPU's
+single-thread fp32 matmul peak: the best of several 1024^3 matmuls, measured at the start
+and before each side, the highest reading kept (a busy machine reads low).
 
 Accuracy: greedy decoding (8 new tokens) of the 100 items with the same function on both
 sides (transformers generate, the chat template); before = the base model (the same
@@ -54,6 +54,7 @@ import torch  # after the settings above: torch reads OMP_NUM_THREADS on import
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import begin_run, load_average, package_versions, write_result
+from bench.flop_meter import FlopMeter
 from bench.training_clock import TrainingClock, patched, wrap_everywhere
 from tests.trainer.conftest import sum_queries
 
@@ -158,7 +159,7 @@ class PhaseTimer:
 
 
 def figures(
-    seconds: float, rollout_s: float, iterations: int, tokens: int, params: int, peak: float
+    seconds: float, rollout_s: float, iterations: int, tokens: int, meter: FlopMeter
 ) -> dict[str, Any]:
     update_s = seconds - rollout_s
     return {
@@ -168,15 +169,29 @@ def figures(
         "tokens": tokens,
         "tokens_per_s": round(tokens / seconds, 2),
         "phase_seconds": {"rollout": round(rollout_s, 3), "update": round(update_s, 3)},
-        "mfu": {
-            "rollout": round(2 * params * tokens / rollout_s / (peak * 1e9), 4),
-            "update": round(8 * params * tokens / update_s / (peak * 1e9), 4),
-            "whole": round(10 * params * tokens / seconds / (peak * 1e9), 4),
-        },
+        "executed_gflops": {k: round(v / 1e9, 1) for k, v in meter.flops.items()},
     }
 
 
-def run_ours(folder: Path, mode: str, iterations: int, peak: float) -> dict[str, Any]:
+def add_mfu(side: dict[str, Any], peak: float) -> None:
+    """Each phase's executed FLOPs over its seconds over the matmul peak."""
+    flops, seconds = side["executed_gflops"], side["phase_seconds"]
+    side["mfu"] = {
+        "rollout": round(flops["rollout"] / seconds["rollout"] / peak, 4),
+        "update": round(flops["update"] / seconds["update"] / peak, 4),
+        "whole": round((flops["rollout"] + flops["update"]) / side["seconds"] / peak, 4),
+    }
+
+
+def flop_meter(mode: str) -> FlopMeter:
+    params = _base_params()
+    embedding = params[0]  # the tied embedding / output head: [V, d]
+    body = sum(p.numel() for p in params) - embedding.numel()
+    vocab, width = embedding.shape
+    return FlopMeter(body, vocab, width, lora=mode == "lora")
+
+
+def run_ours(folder: Path, mode: str, iterations: int) -> dict[str, Any]:
     items = sum_queries()
     path = folder / "queries.jsonl"
     path.write_text("".join(json.dumps(q) + "\n" for q in items))
@@ -206,18 +221,21 @@ def run_ours(folder: Path, mode: str, iterations: int, peak: float) -> dict[str,
         inner_epochs=INNER_EPOCHS,
         termination_log=None,
     )
-    clock, phase = TrainingClock(), PhaseTimer()
+    clock, phase, meter = TrainingClock(), PhaseTimer(), flop_meter(mode)
     with (
         contextlib.redirect_stdout(io.StringIO()),
         clock,
-        wrap_everywhere(rollout.sample_rollout, lambda f: clock.rollout(phase.wrap(f))),
+        meter,
+        wrap_everywhere(
+            rollout.sample_rollout,
+            lambda f: clock.rollout(phase.wrap(meter.wrap("rollout", f))),
+        ),
         patched(AdamW, "step", clock.step(AdamW.step)),
     ):
         result = run_training(options)
     tokens = result.ledger.usage.prompt_tokens + result.ledger.usage.completion_tokens
     final = folder / "out" / ("final-merged" if mode == "lora" else "final")
-    params = sum(p.numel() for p in _base_params())
-    shown = figures(clock.seconds(), phase.seconds, clock.rollouts, tokens, params, peak)
+    shown = figures(clock.seconds(), phase.seconds, clock.rollouts, tokens, meter)
     return {
         **shown,
         "optimizer_steps": clock.steps,
@@ -241,7 +259,7 @@ def _base_params() -> list[torch.nn.Parameter]:
     return _PARAMS
 
 
-def run_trl(folder: Path, mode: str, iterations: int, peak: float) -> dict[str, Any]:
+def run_trl(folder: Path, mode: str, iterations: int) -> dict[str, Any]:
     import datasets
     import transformers
     from trl import GRPOConfig, GRPOTrainer
@@ -302,8 +320,9 @@ def run_trl(folder: Path, mode: str, iterations: int, peak: float) -> dict[str, 
         peft_config=peft_config,
     )
     clock, phase, reference = TrainingClock(), PhaseTimer(), PhaseTimer()
+    meter = flop_meter(mode)
     logps = trainer._get_per_token_logps_and_entropies
-    timed_ref = reference.wrap(logps)
+    timed_ref = reference.wrap(meter.wrap("update", logps))
 
     def split_logps(model: Any, *a: Any, **k: Any) -> Any:
         # The reference forward (ref_model, or the adapter disabled): the update phase's.
@@ -313,18 +332,17 @@ def run_trl(folder: Path, mode: str, iterations: int, peak: float) -> dict[str, 
 
     trainer._get_per_token_logps_and_entropies = split_logps
     trainer._generate_and_score_completions = clock.rollout(
-        phase.wrap(trainer._generate_and_score_completions)
+        phase.wrap(meter.wrap("rollout", trainer._generate_and_score_completions))
     )
-    with contextlib.redirect_stdout(io.StringIO()), clock:
+    with contextlib.redirect_stdout(io.StringIO()), clock, meter:
         trainer.train()
     if clock.rollouts != iterations or clock.steps != iterations:
         raise RuntimeError(f"TRL: {clock.rollouts} rollouts, {clock.steps} steps, not {iterations}")
     logs = [entry for entry in trainer.state.log_history if "reward" in entry]
     rewards = [entry["reward"] for entry in logs]
     tokens = int(max((entry.get("num_tokens", 0) for entry in logs), default=0))
-    params = sum(p.numel() for p in _base_params())
     rollout_s = phase.seconds - reference.seconds
-    shown = figures(clock.seconds(), rollout_s, clock.rollouts, tokens, params, peak)
+    shown = figures(clock.seconds(), rollout_s, clock.rollouts, tokens, meter)
     model = trainer.model.eval()
     return {
         **shown,
@@ -344,8 +362,8 @@ def _shown(run: dict[str, Any]) -> dict[str, Any]:
 
 def main() -> None:
     run = begin_run(__file__)
-    peak = matmul_peak_gflops()
-    print(f"single-thread fp32 matmul peak: {peak:.1f} GFLOP/s", file=sys.stderr)
+    peaks = [matmul_peak_gflops()]
+    print(f"single-thread fp32 matmul peak: {peaks[0]:.1f} GFLOP/s", file=sys.stderr)
     before = load_accuracy(smollm2_folder(), sum_queries()[:EVAL_ITEMS])
     print(f"greedy accuracy before: {before}", file=sys.stderr)
     variants: dict[str, dict[str, Any]] = {}
@@ -357,7 +375,8 @@ def main() -> None:
                 folder.mkdir(parents=True)
                 load = load_average()
                 runner = run_ours if side == "ours" else run_trl
-                sides[side] = runner(folder, mode, iterations, peak)
+                peaks.append(matmul_peak_gflops())
+                sides[side] = runner(folder, mode, iterations)
                 sides[side]["load_average_at_start"] = load
                 sides[side]["greedy_accuracy_before"] = before
                 print(f"{mode} {side}: {_shown(sides[side])}", file=sys.stderr)
@@ -368,6 +387,10 @@ def main() -> None:
                 sides["trl"]["seconds_per_iteration"] / sides["ours"]["seconds_per_iteration"], 3
             )
             variants[mode] = sides
+    peak = max(peaks)
+    for sides in variants.values():
+        for side in ("ours", "trl"):
+            add_mfu(sides[side], peak)
     full = variants["full"]
     path = write_result(
         "trainer-real-model",
@@ -380,6 +403,7 @@ def main() -> None:
         ),
         details={
             "matmul_peak_gflops_one_thread": round(peak, 2),
+            "matmul_peak_readings": [round(p, 2) for p in peaks],
             "greedy_accuracy_before": before,
             "full": {k: _shown(v) if isinstance(v, dict) else v for k, v in full.items()},
             "lora": {
