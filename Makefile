@@ -86,7 +86,7 @@ unit: venv ## Unit tests only (no control plane)
 test: lint typecheck check-crds controlplane ## The whole suite: lint, typecheck, CRD check, unit and integration tests
 	$(VENV)/bin/pytest
 
-BENCHMARKS := $(wildcard bench/operator_burst.py bench/trainer_throughput.py bench/trainer_real_model.py bench/rpc_reads.py)
+BENCHMARKS := $(wildcard bench/operator_burst.py bench/trainer_throughput.py bench/trainer_real_model.py bench/trainer_data_parallel.py bench/rpc_reads.py)
 
 .PHONY: bench
 bench: venv controlplane ## Run every benchmark; one JSON result each under bench/results/

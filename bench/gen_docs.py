@@ -164,6 +164,8 @@ def _highlights(r: dict[str, Any]) -> list[str]:
         return lines
     if r["name"] == "trainer-real-model" and "full" in d:
         return _real_model_rows(d)
+    if r["name"] == "trainer-data-parallel" and "tiny" in d:
+        return _data_parallel_rows(d)
     if r["name"] == "soak" and "per_job" in d:
         faults = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in d["faults"].items())
         phases = ", ".join(f"{n} {p}" for p, n in d["phases"].items())
@@ -202,6 +204,31 @@ def _real_model_rows(d: dict[str, Any]) -> list[str]:
         f"{d['lora']['ratio_tokens_per_s']}. Single-thread fp32 matmul peak measured in the "
         f"run: {d['matmul_peak_gflops_one_thread']} GFLOP/s.",
     ]
+    return lines
+
+
+def _data_parallel_rows(d: dict[str, Any]) -> list[str]:
+    """trainer-data-parallel: both models, 1 process against 2 ranks on the same work."""
+    lines = [
+        "| model | processes | iterations | s/iteration | tokens/s | load before "
+        "| reward per iteration | ratio (2 / 1) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for model, x in d.items():
+        for side in ("one_process", "two_ranks"):
+            y = x[side]
+            ratio = x["ratio_tokens_per_s"] if side == "two_ranks" else ""
+            lines.append(
+                f"| {model} | {y['ranks']} | {y['iterations']} | "
+                f"{_fmt(y['seconds_per_iteration'])} | {_fmt(y['tokens_per_s'])} | "
+                f"{y['load_average_before'][0]} | {', '.join(map(str, y['rewards']))} | {ratio} |"
+            )
+    if "max_weight_difference" in d.get("tiny", {}):
+        lines += [
+            "",
+            "builtin:tiny, largest difference between the two sides' final weights: "
+            f"{d['tiny']['max_weight_difference']:.2e}.",
+        ]
     return lines
 
 
