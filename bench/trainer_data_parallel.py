@@ -36,7 +36,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.common import begin_run, load_average, write_result
+from bench.common import begin_run, load_average, package_versions, write_result
 from tests.trainer.conftest import addition_queries, sum_queries
 
 from agentcore_training.trainer.policy.models import smollm2_folder
@@ -171,7 +171,8 @@ def main() -> None:
             "ours": {model: r["spec"] for model, r in results.items()},
             "baseline": {model: r["spec"] for model, r in results.items()},
         },
-        baseline_versions={},
+        # The baseline is this trainer itself, as one process: the same versions.
+        baseline_versions=package_versions(("agentcore-training", "torch")),
     )
     print(path.read_text())
 
