@@ -24,7 +24,8 @@ ARG PIP_CERT
 ENV UV_CACHE_DIR=${UV_CACHE_DIR} UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never
 RUN python3 -m pip install --no-cache-dir --break-system-packages --target /opt/uv "uv==${UV_VERSION}"
 WORKDIR /src
-COPY pyproject.toml uv.lock README.md ./
+# README.md (pyproject's readme) only with the project below: editing it rebuilds no dependency.
+COPY pyproject.toml uv.lock ./
 COPY tools/images/cuda_stubs.py /opt/cuda_stubs.py
 # `uv sync --frozen` installs from the lock itself (no index lookup: works offline from a cache);
 # its site-packages becomes /opt/deps. The cpu flavour's list of packages to leave out comes
@@ -42,6 +43,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \
       --python python3 $extras $skip; \
     mv /opt/venv/lib/python3.11/site-packages /opt/deps; rm -rf /opt/venv; \
     if [ "${TORCH_DEVICE}" = cpu ]; then python3 /opt/cuda_stubs.py /opt/deps; fi
+COPY README.md ./
 COPY operator ./operator
 RUN python3 -m pip install --no-cache-dir --break-system-packages --no-deps --no-compile --target /opt/app .
 
