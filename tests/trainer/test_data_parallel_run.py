@@ -9,6 +9,7 @@ the final weights, the rewards and the token counts equal those of 1 process.
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 from decimal import Decimal
@@ -129,3 +130,47 @@ def test_two_ranks_train_as_one_process(tmp_path: Path) -> None:
     iterations = [r for r in two["logs"] if r["event"] == "iteration"]
     assert [r["iteration"] for r in iterations] == list(range(1, ITERATIONS + 1))
     assert all("rank" not in r for r in iterations)
+
+
+def test_sigterm_checkpoints_and_2_ranks_resume_from_it(tmp_path: Path) -> None:
+    """torchrun passes SIGTERM to every rank; rank 0 sees it, every rank stops after the
+    iteration, rank 0 checkpoints and says Interrupted; a new 2-rank run resumes there
+    (every rank loads rank 0's checkpoint) and completes."""
+    # 30 iterations: on an idle machine the run must still be training when SIGTERM lands.
+    total = 30
+    config = {"nIterations": total, "batchSize": 4, "checkpointInterval": 100}
+    spec = make_spec(config, pricing=PRICING)
+    spec_path, queries_path = write_inputs(tmp_path, spec)
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2"]
+    command += ["--standalone", "-m", "agentcore_training.trainer.main"]
+    command += ["--spec", str(spec_path), "--queries", str(queries_path)]
+    command += ["--checkpoint-dir", str(tmp_path / "ckpt")]
+    command += ["--termination-log", str(tmp_path / "termination-log")]
+    env = cli_env()
+    for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
+        env.pop(name, None)
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith("{") and json.loads(line)["event"] == "iteration":
+            process.send_signal(signal.SIGTERM)  # to torchrun, as a kubelet does
+            break
+    process.communicate(timeout=120)
+    assert process.returncode != 0  # torchrun reports a signalled worker as a failure
+    interrupted = json.loads((tmp_path / "termination-log").read_text())
+    assert interrupted["reason"] == "Interrupted"
+    stopped_at = interrupted["iteration"]
+    assert 1 <= stopped_at < total
+    assert interrupted["checkpointId"] == f"ckpt-{stopped_at:06d}"
+
+    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-3000:]
+    records = [json.loads(x) for x in again.stdout.splitlines() if x.startswith("{")]
+    resumed = [r for r in records if r["event"] == "resumed"]
+    assert {r.get("rank", 0) for r in resumed} == {0, 1}  # both ranks loaded it
+    assert all(r["iteration"] == stopped_at for r in resumed)
+    iterations = [r["iteration"] for r in records if r["event"] == "iteration"]
+    assert iterations == list(range(stopped_at + 1, total + 1))  # nothing trained twice
+    summary = json.loads((tmp_path / "termination-log").read_text())
+    assert (summary["state"], summary["iteration"]) == ("completed", total)
+    assert Decimal(summary["costUsd"]) > Decimal(interrupted["costUsd"])
