@@ -143,6 +143,14 @@ def dev_runner(
         yield process
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "builds_images: the module's fixture builds the project's images (cold: minutes) "
+        "and starts its own node",
+    )
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "cluster" in getattr(item, "fixturenames", ()):
@@ -151,12 +159,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """The first test to run on the real node sets it up, building the trainer-cpu image
-    when its cached archive is missing (minutes, cold): that one test gets 40 minutes."""
-    for item in session.items:  # what runs, in order, after -k and -m
-        if item.get_closest_marker("real_node") is not None:
-            if item.get_closest_marker("timeout") is None:
-                item.add_marker(pytest.mark.timeout(2400))
-            return
+    when its cached archive is missing (minutes, cold), and so does the first test of a
+    module marked `builds_images` (its own node, the operator and trainer images): each
+    of those gets 40 minutes."""
+    for marker in ("real_node", "builds_images"):
+        for item in session.items:  # what runs, in order, after -k and -m
+            if item.get_closest_marker(marker) is not None:
+                if item.get_closest_marker("timeout") is None:
+                    item.add_marker(pytest.mark.timeout(2400))
+                break
 
 
 def pytest_report_header() -> str:

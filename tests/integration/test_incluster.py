@@ -42,7 +42,7 @@ from tests.support.node import (
 from tests.support.relay import TcpRelay, apiserver_relay
 from tests.support.trainingjobs import addition_queries, create_queries
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.builds_images]
 OVERLAY = REPO / "tests" / "integration" / "overlays" / "loopback-node"
 SYSTEM = "agentcore-system"
 OPERATOR = "agentcore-training-operator"

@@ -53,6 +53,7 @@ async def test_start_status_list_cancel(
         "created_at": started["created_at"],
         "namespace": namespace,
         "name": started["name"],
+        "warnings": [],  # the webhook warned of nothing
     }
     assert started["name"].startswith("support-bot-")
     assert time.strptime(started["created_at"], "%Y-%m-%dT%H:%M:%SZ")
