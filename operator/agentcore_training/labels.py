@@ -15,6 +15,8 @@ TRAINER_COMPONENT = "trainer"
 QUERIES_COMPONENT = "queries"
 MANAGER = "agentcore-training"
 KUEUE_QUEUE_NAME = "kueue.x-k8s.io/queue-name"
+COMPLETION_INDEX_ANNOTATION = "batch.kubernetes.io/job-completion-index"
+"""Set by the Job controller on each pod of an Indexed Job: the pod's index."""
 
 # Selects every trainer Pod the operator's Jobs make (the dev runner watches these).
 TRAINER_POD_SELECTOR = f"{COMPONENT}={TRAINER_COMPONENT},{MANAGED_BY}={MANAGER}"

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+from pydantic import ValidationError
+
 from agentcore_training import labels
 from agentcore_training.api.resource import TrainingJob
 from agentcore_training.controller.jobs import JobSettings, build_job, job_name
 from agentcore_training.controller.multipod import (
-    COMPLETION_INDEX_ANNOTATION,
     RENDEZVOUS_PORT,
     build_headless_service,
+    build_trainer_job,
+    build_trainer_service,
     indexed_job,
 )
+from agentcore_training.controller.objects import is_reporting_pod, pods_per_attempt
+from agentcore_training.controller.progress import attempt_of
+from agentcore_training.controller.state import ClusterState
+from agentcore_training.labels import COMPLETION_INDEX_ANNOTATION
 
 COMMAND = ("python3", "-m", "agentcore_training.trainer.main")
 SETTINGS = JobSettings(
@@ -94,3 +102,60 @@ def test_the_headless_service_selects_the_trainer_pods_before_they_are_ready() -
     pod_labels = job["spec"]["template"]["metadata"]["labels"]
     assert spec["selector"].items() <= pod_labels.items()
     assert spec["ports"] == [{"name": "rendezvous", "port": RENDEZVOUS_PORT}]
+
+
+def _pod(name: str, created: str, index: str | None) -> dict[str, Any]:
+    annotations = {} if index is None else {COMPLETION_INDEX_ANNOTATION: index}
+    return {
+        "metadata": {
+            "name": name,
+            "creationTimestamp": created,
+            "labels": {labels.JOB_ID: "u-1"},
+            "annotations": annotations,
+        }
+    }
+
+
+def test_runtime_pods_builds_the_indexed_job_and_its_service() -> None:
+    body = TJ.model_dump(by_alias=True, mode="json")
+    body["spec"]["runtime"]["pods"] = 2
+    two = TrainingJob.model_validate(body)
+    job = build_trainer_job(two, SETTINGS)
+    assert job["spec"]["completionMode"] == "Indexed"
+    assert job["spec"]["completions"] == 2
+    assert _container(job)["command"][3:5] == ["--nnodes", "2"]
+    service = build_trainer_service(two)
+    assert service is not None
+    assert service["metadata"]["name"] == job_name(two)
+    assert build_trainer_service(TJ) is None  # one pod: no Service
+    assert "completionMode" not in build_trainer_job(TJ, SETTINGS)["spec"]
+
+
+def test_the_batch_must_give_every_rank_of_every_pod_a_query() -> None:
+    body = TJ.model_dump(by_alias=True, mode="json")
+    body["spec"]["runtime"]["pods"] = 5  # 5 pods x 2 processes > batchSize 8
+    with pytest.raises(ValidationError, match=r"runtime\.pods"):
+        TrainingJob.model_validate(body)
+    body["spec"]["runtime"]["pods"] = 4
+    assert TrainingJob.model_validate(body).spec.runtime.world_size() == 8
+
+
+def test_only_index_0_pods_count_as_attempts() -> None:
+    state = ClusterState()
+    pods = [
+        _pod("dp-0-a", "2026-01-01T00:00:00Z", "0"),
+        _pod("dp-1-a", "2026-01-01T00:00:00Z", "1"),
+        _pod("dp-1-b", "2026-01-01T00:01:00Z", "1"),
+        _pod("dp-0-b", "2026-01-01T00:01:01Z", "0"),
+    ]
+    for pod in pods:
+        state.put_pod(pod)
+    assert {p["metadata"]["name"] for p in state.pods_of("u-1")} == {"dp-0-a", "dp-0-b"}
+    # The first attempt failed both pods: the Job counts 2 failures, one attempt.
+    job = {"spec": {"completionMode": "Indexed", "completions": 2}, "status": {"failed": 2}}
+    assert pods_per_attempt(job) == 2
+    assert attempt_of(pods[3], state.pods_of("u-1"), job, 1) == 2
+    assert attempt_of(pods[0], state.pods_of("u-1"), job, None) == 2  # never below failed + 1
+    single = {"spec": {}, "status": {"failed": 2}}
+    assert pods_per_attempt(single) == 1
+    assert is_reporting_pod(_pod("one", "2026-01-01T00:00:00Z", None))

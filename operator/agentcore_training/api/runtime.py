@@ -32,6 +32,7 @@ Quantity = Annotated[
 GPU_RESOURCE = "nvidia.com/gpu"
 """The resource whose count is the default number of trainer processes in a pod."""
 MAX_PROCESSES_PER_POD = 64
+MAX_PODS = 64
 
 
 class CheckpointVolume(ApiModel):
@@ -124,6 +125,27 @@ class RuntimeSpec(ApiModel):
             "least this. Compute is priced per process."
         ),
     )
+
+    pods: int = Field(
+        default=1,
+        ge=1,
+        le=MAX_PODS,
+        description=(
+            "Trainer pods of the run. Above 1 the Job is an Indexed Job of this many pods "
+            "(completions = parallelism) with a headless Service of the Job's name: pod i "
+            "is `<job>-i.<job>.<namespace>.svc`, and torchrun's rendezvous is on pod 0. "
+            "The world is pods x processesPerPod ranks; rank 0 (pod 0) alone reports and "
+            "checkpoints. One pod failing fails the attempt of all of them (their "
+            "collectives break): the Job recreates the failed pods, every pod rejoins, and "
+            "the run resumes from runtime.checkpointVolume (which every pod must be able to "
+            "mount: ReadWriteMany across nodes) with the spend of record. batchSize must be "
+            "at least the world size."
+        ),
+    )
+
+    def world_size(self) -> int:
+        """The data-parallel ranks of the run: pods x processes per pod."""
+        return self.pods * self.processes()
 
     def processes(self) -> int:
         """The trainer processes in the pod: processesPerPod, else the GPU count, else 1."""

@@ -133,6 +133,10 @@ PROCESSES_EXCEED_BATCH = (
     "config.batchSize must be at least runtime.processesPerPod: each data-parallel process "
     "rolls out at least one query an iteration"
 )
+RANKS_EXCEED_BATCH = (
+    "config.batchSize must be at least runtime.pods x runtime.processesPerPod (1 when "
+    "unset): each data-parallel process rolls out at least one query an iteration"
+)
 
 
 class TrainingJobSpec(ApiModel):
@@ -158,6 +162,15 @@ class TrainingJobSpec(ApiModel):
                     ),
                     "message": PROCESSES_EXCEED_BATCH,
                     "fieldPath": ".runtime.processesPerPod",
+                },
+                {
+                    "rule": (
+                        "!has(self.runtime.pods) || self.config.batchSize >= "
+                        "self.runtime.pods * (has(self.runtime.processesPerPod) ? "
+                        "self.runtime.processesPerPod : 1)"
+                    ),
+                    "message": RANKS_EXCEED_BATCH,
+                    "fieldPath": ".runtime.pods",
                 },
             ]
         }
@@ -215,5 +228,10 @@ class TrainingJobSpec(ApiModel):
             raise ValueError(
                 f"{PROCESSES_EXCEED_BATCH} (batchSize {self.config.batch_size}, "
                 f"{self.runtime.processes()} processes)"
+            )
+        if self.config.batch_size < self.runtime.world_size():
+            raise ValueError(
+                f"{RANKS_EXCEED_BATCH} (batchSize {self.config.batch_size}, "
+                f"{self.runtime.pods} pods x {self.runtime.processes()} processes)"
             )
         return self

@@ -1,11 +1,12 @@
 """Several trainer pods per TrainingJob: an Indexed Job of M pods, and its headless Service.
 
-Pure builders, no I/O. Not wired yet: no spec field asks for M pods and the reconciler
-makes one-pod Jobs only (docs/operator.md says what is missing). The M pods (completions
-= parallelism = M) get stable hostnames `<job>-<index>` under the headless Service (the
-pod template's `subdomain`), so pod 0 is `<job>-0.<service>.<namespace>.svc`: torchrun's
-static rendezvous (its `--master-addr`) is on index 0, and each pod's node rank is its
-completion index. Rank 0 of the world (index 0, local rank 0) alone reports progress.
+Pure builders, no I/O: `runtime.pods` asks for M pods, and the reconciler creates the
+Service (before the Job: the rendezvous needs its names) and the Job these build. The M
+pods (completions = parallelism = M) get stable hostnames `<job>-<index>` under the
+headless Service (the pod template's `subdomain`), so pod 0 is
+`<job>-0.<service>.<namespace>.svc`: torchrun's static rendezvous (its `--master-addr`)
+is on index 0, and each pod's node rank is its completion index. Rank 0 of the world
+(index 0, local rank 0) alone reports progress.
 """
 
 from __future__ import annotations
@@ -18,16 +19,31 @@ from agentcore_training.api.resource import TrainingJob
 from agentcore_training.controller.jobs import (
     TORCHRUN,
     TRAINER_CONTAINER,
+    JobSettings,
+    build_job,
     common_labels,
     job_name,
     owner_reference,
 )
+from agentcore_training.labels import COMPLETION_INDEX_ANNOTATION
 
 RENDEZVOUS_PORT = 29500
 """torchrun's rendezvous (c10d store) port on pod 0."""
-COMPLETION_INDEX_ANNOTATION = "batch.kubernetes.io/job-completion-index"
 ENV_NODE_RANK = "AGENTCORE_NODE_RANK"
 """The pod's completion index, from its annotation: torchrun's --node-rank."""
+
+
+def build_trainer_job(trainingjob: TrainingJob, settings: JobSettings) -> dict[str, Any]:
+    """The trainer Job of `trainingjob`: one pod, or an Indexed Job of runtime.pods pods."""
+    job = build_job(trainingjob, settings)
+    return indexed_job(trainingjob, job, settings.command, trainingjob.spec.runtime.pods)
+
+
+def build_trainer_service(trainingjob: TrainingJob) -> dict[str, Any] | None:
+    """The headless Service the pods of a multi-pod run need; None for one pod."""
+    if trainingjob.spec.runtime.pods == 1:
+        return None
+    return build_headless_service(trainingjob)
 
 
 def service_name(trainingjob: TrainingJob) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from agentcore_training.controller.jobs import TRAINER_CONTAINER
+from agentcore_training.labels import COMPLETION_INDEX_ANNOTATION
 
 
 def job_condition(job: dict[str, Any], type_: str) -> dict[str, Any] | None:
@@ -47,3 +48,20 @@ def running_since(pods: Sequence[dict[str, Any]]) -> str | None:
         if pod.get("status", {}).get("phase") == "Running" and running is not None:
             return str(running.get("startedAt") or "") or None
     return None
+
+
+def is_reporting_pod(pod: dict[str, Any]) -> bool:
+    """Whether `pod` runs rank 0: the only pod of a one-pod Job, or index 0 of an Indexed
+    one. Only it reports progress, makes the attempt handshake and writes the summary, so
+    the operator's view of attempts, stalls and endings is made of these pods alone."""
+    annotations = pod.get("metadata", {}).get("annotations") or {}
+    return str(annotations.get(COMPLETION_INDEX_ANNOTATION, "0")) == "0"
+
+
+def pods_per_attempt(job: dict[str, Any] | None) -> int:
+    """The pods an attempt of `job` runs (completions of an Indexed Job, else 1): the
+    Job's failed count counts each of them."""
+    spec = (job or {}).get("spec") or {}
+    if spec.get("completionMode") != "Indexed":
+        return 1
+    return max(1, int(spec.get("completions") or 1))

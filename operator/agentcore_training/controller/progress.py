@@ -15,6 +15,7 @@ from agentcore_training.api.status import (
     Progress,
     TrainingJobStatus,
 )
+from agentcore_training.controller.objects import pods_per_attempt
 
 
 @dataclass(frozen=True)
@@ -72,9 +73,10 @@ def attempt_of(
 ) -> int:
     """The attempt a starting trainer pod is: 1 + the Job's trainer pods before it.
 
-    Pods before it are those created earlier that the watch still shows, or, when more, the
-    failures the Job counted (a pod deleted since, as a hung one the watchdog ended, is gone
-    from the watch but counted there). Never lower than the attempt already written.
+    `pods` are the job's rank-0 pods (ClusterState.pods_of). Pods before it are those
+    created earlier that the watch still shows, or, when more, the failures the Job counted
+    (a pod deleted since, as a hung one the watchdog ended, is gone from the watch but
+    counted there). Never lower than the attempt already written.
     """
     created = str(pod["metadata"].get("creationTimestamp") or "")
     name = str(pod["metadata"]["name"])
@@ -83,7 +85,8 @@ def attempt_of(
         for p in pods
         if str(p["metadata"].get("creationTimestamp") or "") < created
     } - {name}
-    failed = int(((job or {}).get("status") or {}).get("failed") or 0)
+    # Each failed attempt of a multi-pod Job counts every pod of it.
+    failed = int(((job or {}).get("status") or {}).get("failed") or 0) // pods_per_attempt(job)
     return max(len(earlier) + 1, failed + 1, recorded or 1)
 
 

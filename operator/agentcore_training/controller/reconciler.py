@@ -17,7 +17,8 @@ from agentcore_training import labels
 from agentcore_training.api.resource import API_VERSION, PLURAL, TrainingJob
 from agentcore_training.api.status import TrainingJobStatus
 from agentcore_training.controller import job_metrics, metrics
-from agentcore_training.controller.jobs import JobSettings, build_job
+from agentcore_training.controller.jobs import JobSettings
+from agentcore_training.controller.multipod import build_trainer_job, build_trainer_service
 from agentcore_training.controller.objects import lacks_summary_pod
 from agentcore_training.controller.phase import Event, Plan, plan
 from agentcore_training.controller.state import ClusterState
@@ -204,18 +205,30 @@ class Reconciler:
             log.warning("could not record event %s: %s", event.reason, error)
 
     async def _create_job(self, tj: TrainingJob, jobs_path: str) -> None:
-        manifest = build_job(tj, self._job_settings)
+        service = build_trainer_service(tj)
+        if service is not None:  # first: the pods' rendezvous resolves its names
+            await self._create_owned(
+                tj, path_for("v1", "services", namespace=tj.namespace), service
+            )
+        created = await self._create_owned(tj, jobs_path, build_trainer_job(tj, self._job_settings))
+        self._state.put_job(created)
+
+    async def _create_owned(
+        self, tj: TrainingJob, collection: str, manifest: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Create `manifest` (owned by `tj`), or take the one there already."""
+        kind, name = manifest["kind"], manifest["metadata"]["name"]
         try:
-            created = await self._client.create(jobs_path, manifest)
-            metrics.JOBS_CREATED.inc()
+            created = await self._client.create(collection, manifest)
+            if kind == "Job":
+                metrics.JOBS_CREATED.inc()
+            return created
         except ApiError as error:
             if not error.conflict:
                 raise
-            # A retried reconcile or a restarted operator: the Job is there already.
-            created = await self._client.get(f"{jobs_path}/{manifest['metadata']['name']}")
-            owners = created["metadata"].get("ownerReferences", [])
+            # A retried reconcile or a restarted operator: the object is there already.
+            existing = await self._client.get(f"{collection}/{name}")
+            owners = existing["metadata"].get("ownerReferences", [])
             if not any(o.get("uid") == tj.uid for o in owners):
-                raise RuntimeError(
-                    f"Job {manifest['metadata']['name']} exists but is not owned by {tj.uid}"
-                ) from error
-        self._state.put_job(created)
+                raise RuntimeError(f"{kind} {name} exists but is not owned by {tj.uid}") from error
+            return existing

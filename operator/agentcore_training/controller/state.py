@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agentcore_training import labels
+from agentcore_training.controller.objects import is_reporting_pod
 from agentcore_training.kube.versions import is_newer
 
 
@@ -59,7 +60,9 @@ class ClusterState:
         return str(uid)
 
     def pods_of(self, uid: str) -> list[dict[str, Any]]:
-        return list(self.pods.get(uid, {}).values())
+        """The job's pods that run rank 0 (all of a one-pod Job's; index 0 of a multi-pod
+        one): the others report nothing, so attempts, stalls and endings are theirs."""
+        return [pod for pod in self.pods.get(uid, {}).values() if is_reporting_pod(pod)]
 
     def find_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
         for pods in self.pods.values():
