@@ -96,14 +96,14 @@ def _server_info(kubeconfig: Path, kubectl_path: str) -> tuple[str, str]:
 def install_crds(cluster: Cluster) -> None:
     """Apply the CRDs and wait until kubectl can use them (discovery and OpenAPI published)."""
     cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD_DIR))
-    cluster.kubectl(
-        "wait",
-        "--for=condition=Established",
-        "crd/trainingjobs.training.agentcore.dev",
-        "--timeout=60s",
-    )
-    # The apiserver publishes a new CRD's OpenAPI a few seconds after it is Established.
     deadline = time.monotonic() + 60
+    # kubectl wait fails at once, not waiting, while the new CRD has no status conditions.
+    wait = ("wait", "--for=condition=Established", "crd/trainingjobs.training.agentcore.dev")
+    while cluster.kubectl(*wait, "--timeout=30s", check=False).returncode != 0:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the TrainingJob CRD was not Established within 60 s")
+        time.sleep(0.5)
+    # The apiserver publishes a new CRD's OpenAPI a few seconds after it is Established.
     while cluster.kubectl("explain", "tj.spec", check=False).returncode != 0:
         if time.monotonic() > deadline:
             raise RuntimeError("the TrainingJob CRD was not published in OpenAPI within 60 s")

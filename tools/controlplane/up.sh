@@ -90,7 +90,14 @@ done
 
 if [ -n "${CRD_DIR:-}" ]; then
   KUBECONFIG="$state/kubeconfig" "$bin/kubectl" apply -f "$CRD_DIR" >/dev/null
-  KUBECONFIG="$state/kubeconfig" "$bin/kubectl" wait --for=condition=Established crd --all --timeout=60s >/dev/null
+  # kubectl wait fails at once ("accessor error: <nil>") on a CRD whose status has no
+  # conditions yet, rather than waiting for them: retry it (CI saw this once in ~20 runs).
+  for i in $(seq 1 60); do
+    KUBECONFIG="$state/kubeconfig" "$bin/kubectl" wait --for=condition=Established crd --all \
+      --timeout=60s >/dev/null 2>"$state/crd-wait.err" && break
+    [ "$i" = 60 ] && { cat "$state/crd-wait.err" >&2; exit 1; }
+    sleep 1
+  done
 fi
 
 if [ "${WITH_KCM:-1}" = 1 ]; then
