@@ -280,6 +280,7 @@ OPERATOR_RULES = {
     ("batch", "jobs"): {"create", "get", "list", "watch", "patch", "delete"},
     ("", "pods"): {"get", "list", "watch", "delete"},
     ("", "configmaps"): {"get"},
+    ("", "services"): {"create", "get"},  # a multi-pod run's headless Service
     ("", "events"): {"create"},
     ("authentication.k8s.io", "tokenreviews"): {"create"},
     ("apiextensions.k8s.io", "customresourcedefinitions"): {"list", "watch"},
@@ -351,6 +352,8 @@ EVERYWHERE = ("--all-namespaces",)
         ("get", "pods", TENANT),
         ("delete", "pods", TENANT),  # the stall watchdog
         ("get", "configmaps", TENANT),
+        ("create", "services", TENANT),
+        ("get", "services", TENANT),
         ("create", "events", TENANT),
         ("create", "tokenreviews.authentication.k8s.io", ()),
         ("watch", "customresourcedefinitions.apiextensions.k8s.io", ()),
@@ -377,6 +380,8 @@ def test_operator_can(
         ("update", "jobs.batch", TENANT),
         ("list", "configmaps", TENANT),
         ("patch", "configmaps", TENANT),
+        ("delete", "services", TENANT),  # the garbage collector's, through the owner
+        ("list", "services", EVERYWHERE),
         ("patch", "validatingwebhookconfigurations.admissionregistration.k8s.io", ()),
         ("create", "subjectaccessreviews.authorization.k8s.io", ()),
         ("impersonate", "serviceaccounts", TENANT),
