@@ -130,6 +130,10 @@ def test_two_ranks_train_as_one_process(tmp_path: Path) -> None:
     iterations = [r for r in two["logs"] if r["event"] == "iteration"]
     assert [r["iteration"] for r in iterations] == list(range(1, ITERATIONS + 1))
     assert all("rank" not in r for r in iterations)
+    # Rank 1 ends only once rank 0 has finished its tail (evaluation, checkpoint, output):
+    # a pod of a multi-pod run must not be done while rank 0 may still fail.
+    events = [(r["event"], r.get("rank", 0)) for r in two["logs"]]
+    assert events.index(("released", 1)) > events.index(("finished", 0))
 
 
 def test_sigterm_checkpoints_and_2_ranks_resume_from_it(tmp_path: Path) -> None:

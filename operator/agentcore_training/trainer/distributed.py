@@ -55,6 +55,23 @@ def init_from_env(device: torch.device | None = None) -> bool:
     return True
 
 
+def finish_together() -> bool:
+    """Hold every rank at the end until rank 0 has finished the run's tail (its final
+    evaluation, checkpoint and output): a pod of a multi-pod run that ended first would
+    count as its index done, and a rank 0 failing in the tail could then never meet the
+    world again. False on rank 0 when a peer left first (its work is done: it goes on);
+    on the other ranks that failure is raised, and their pod fails."""
+    if not active():
+        return True
+    try:
+        dist.barrier()
+    except RuntimeError:  # gloo's and NCCL's errors (DistBackendError is one)
+        if is_main():
+            return False
+        raise
+    return True
+
+
 def close() -> None:
     """End the process group (at the end of a run, so that no rank leaves one behind)."""
     if dist.is_initialized():

@@ -193,6 +193,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             distributed.close()
             return early
         result = run_training(options, sink, stop, clock_start, inputs, attempt=attempt)
+        if not distributed.finish_together():
+            log("warning", "a_rank_left_before_the_end", state=result.report.state.value)
+        if not distributed.is_main():
+            log("info", "released")  # rank 0 has finished: this rank ends
         distributed.close()
     except (TrainerError, Exception) as error:
         text = _error_text(error)
