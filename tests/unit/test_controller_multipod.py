@@ -60,6 +60,8 @@ def test_m_pods_make_an_indexed_job_with_a_rendezvous_on_index_0() -> None:
     assert spec["completionMode"] == "Indexed"
     assert spec["completions"] == spec["parallelism"] == 3
     assert spec["backoffLimit"] == 6  # a failed attempt may fail all 3 pods
+    # Rank 0's pod succeeding is the Job's success; the others are then ended, not retried.
+    assert spec["successPolicy"] == {"rules": [{"succeededIndexes": "0"}]}
     name = job_name(TJ)
     assert spec["template"]["spec"]["subdomain"] == name  # hostnames <job>-<index>.<service>
     host = f"{name}-0.{name}.team-a.svc"

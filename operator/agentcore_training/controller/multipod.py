@@ -92,6 +92,10 @@ def indexed_job(
     # A pod failing takes the others' collectives down with it: each attempt may fail all
     # M pods, so the retries are counted in attempts of the whole group.
     spec["backoffLimit"] = trainingjob.spec.runtime.backoff_limit * pods
+    # Index 0 (world rank 0) owns the run: its success is the Job's, and the Job controller
+    # then ends the other pods. Without it a pod of another index failing after rank 0 had
+    # finished would be retried alone, against a rank 0 that is gone, until the Job failed.
+    spec["successPolicy"] = {"rules": [{"succeededIndexes": "0"}]}
     pod_spec = spec["template"]["spec"]
     pod_spec["subdomain"] = service_name(trainingjob)
     container = next(c for c in pod_spec["containers"] if c["name"] == TRAINER_CONTAINER)
