@@ -37,8 +37,12 @@ TINY = {
     "learningRate": 1e-3,
     "maxBudgetUsd": "1.00",
 }
-ITERATIONS = 120
 PRICING = {"computeUsdPerHour": "3.60", "usdPer1kCompletionTokens": "0.01"}
+ITERATIONS = 600
+"""A run that a kill lands in the middle of: builtin:tiny's iterations take ~20 ms on a
+quiet node (120 were over before a kill came after iteration 2, once in CI)."""
+KILL_PRICING = {"computeUsdPerHour": "3.60", "usdPer1kCompletionTokens": "0.0001"}
+"""Cheap tokens, so that two attempts of ITERATIONS stay far inside TINY's budget."""
 
 
 class _CostWatcher:
@@ -70,10 +74,9 @@ def test_a_sigkilled_trainer_is_retried_and_its_spend_never_goes_down(
         "killed",
         queries="queries",
         mode=None,
-        # Long enough that a quiet machine is still training when the kill comes.
-        config={**TINY, "nIterations": ITERATIONS, "checkpointInterval": 1000},
+        config={**TINY, "nIterations": ITERATIONS, "checkpointInterval": ITERATIONS},
         runtime={"backoffLimit": 2},
-        pricing=PRICING,
+        pricing=KILL_PRICING,
     )
     uid = apply(cluster, namespace, manifest)["metadata"]["uid"]
     watcher = _CostWatcher(cluster, namespace, "killed")

@@ -16,6 +16,7 @@ import pytest
 from agentcore_training import labels
 from tests.integration.test_real_trainer_faults import (
     ITERATIONS,
+    KILL_PRICING,
     PRICING,
     TINY,
     _CostWatcher,
@@ -57,14 +58,14 @@ def test_a_sigkilled_trainer_with_a_checkpoint_volume_resumes_its_weights(
         "resumed",
         queries="queries",
         mode=None,
-        config={**TINY, "nIterations": ITERATIONS, "checkpointInterval": 5},
+        config={**TINY, "nIterations": ITERATIONS, "checkpointInterval": 50},
         runtime={"backoffLimit": 2, **CHECKPOINTS},
-        pricing=PRICING,
+        pricing=KILL_PRICING,
     )
     uid = apply(cluster, namespace, manifest)["metadata"]["uid"]
     watcher = _CostWatcher(cluster, namespace, "resumed")
     try:
-        wait_for_iteration(cluster, namespace, "resumed", 10, timeout=180)
+        wait_for_iteration(cluster, namespace, "resumed", 100, timeout=180)
         found: Any = wait_until(
             lambda: trainer_runtime.running_trainer(namespace, uid), 30, "the trainer container"
         )
@@ -81,7 +82,7 @@ def test_a_sigkilled_trainer_with_a_checkpoint_volume_resumes_its_weights(
     (retry,) = set(_pods(cluster, namespace, uid)) - {first_pod}
     log = trainer_runtime.trainer_log(namespace, retry)
     resumed = next(line for line in log if line.get("event") == "resumed")
-    assert resumed["iteration"] >= 5  # from a checkpoint on the volume, not from scratch
+    assert resumed["iteration"] >= 50  # from a checkpoint on the volume, not from scratch
     # Nothing before it is trained again (on a fast machine the kill may come after the
     # last iteration, in the final evaluation: then the retry has none left to train).
     iterations = [line["iteration"] for line in log if line.get("event") == "iteration"]
