@@ -60,7 +60,7 @@ docs: venv ## Regenerate docs/reference/ (configuration and JSON-RPC) from the c
 	$(PY) tools/gen_reference.py
 
 .PHONY: controlplane
-controlplane: ## Build kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kubectl, etcd and CoreDNS once (cached by version)
+controlplane: ## Build kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kubectl, etcd, CoreDNS and Kueue once (cached by version)
 	@bash tools/controlplane/build.sh >/dev/null
 
 .PHONY: node-deps

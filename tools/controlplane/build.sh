@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Build kube-apiserver, kube-controller-manager, kubectl, kube-scheduler, kubelet, etcd, etcdctl and
-# CoreDNS (coredns-$COREDNS_VERSION: the real node's cluster DNS)
+# Build kube-apiserver, kube-controller-manager, kubectl, kube-scheduler, kubelet, etcd, etcdctl,
+# CoreDNS (coredns-$COREDNS_VERSION: the real node's cluster DNS) and Kueue (kueue-$KUEUE_VERSION,
+# with its CRDs in kueue-$KUEUE_VERSION-crds/)
 # from the Go module proxy, once per version, into the user's cache folder; print that folder.
 # Only missing binaries are built: a folder from before kubelet/kube-scheduler gains just those.
-# The wrapper modules (k8s/, etcd/, coredns/) pin every module in go.mod/go.sum, so builds are reproducible.
+# The wrapper modules (k8s/, etcd/, coredns/, kueue/) pin every module in go.mod/go.sum, so builds are reproducible.
 # Cold build: ~12-15 min on 2 cores; warm (binaries present): instant.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -12,7 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 bin_dir=$(bash "$here/bin-dir.sh")
 stamp="$bin_dir/.built"
 k8s_commands=(kube-apiserver kube-controller-manager kubectl kube-scheduler kubelet)
-missing() { for c in "${k8s_commands[@]}" etcd etcdctl "coredns-$COREDNS_VERSION"; do [ -x "$bin_dir/$c" ] || echo "$c"; done; }
+missing() { for c in "${k8s_commands[@]}" etcd etcdctl "coredns-$COREDNS_VERSION" "kueue-$KUEUE_VERSION"; do [ -x "$bin_dir/$c" ] || echo "$c"; done; }
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$K8S_VERSION $ETCD_VERSION" ] && [ -z "$(missing)" ]; then
   echo "$bin_dir"; exit 0
 fi
@@ -42,6 +43,16 @@ if grep -qx "coredns-$COREDNS_VERSION" <<<"$todo"; then
   # ~5 min cold (its plugins pull many modules), seconds on a warm Go cache.
   ( cd "$here/coredns" && go build -trimpath -ldflags="-s -w" -o "$bin_dir/coredns-$COREDNS_VERSION.$$" \
       github.com/coredns/coredns && mv "$bin_dir/coredns-$COREDNS_VERSION.$$" "$bin_dir/coredns-$COREDNS_VERSION" ) >&2
+fi
+if grep -qx "kueue-$KUEUE_VERSION" <<<"$todo"; then
+  # ~4 min cold. Its CRDs come from the same module version, copied next to the binary.
+  ( cd "$here/kueue" && go build -trimpath -ldflags="-s -w" -o "$bin_dir/kueue-$KUEUE_VERSION.$$" \
+      sigs.k8s.io/kueue/cmd/kueue \
+    && src=$(go list -m -f '{{.Dir}}' sigs.k8s.io/kueue) \
+    && rm -rf "$bin_dir/kueue-$KUEUE_VERSION-crds" && mkdir "$bin_dir/kueue-$KUEUE_VERSION-crds" \
+    && cp "$src"/config/components/crd/bases/*.yaml "$bin_dir/kueue-$KUEUE_VERSION-crds/" \
+    && chmod u+w "$bin_dir/kueue-$KUEUE_VERSION-crds"/*.yaml \
+    && mv "$bin_dir/kueue-$KUEUE_VERSION.$$" "$bin_dir/kueue-$KUEUE_VERSION" ) >&2
 fi
 echo "$K8S_VERSION $ETCD_VERSION" > "$stamp"
 echo "$bin_dir"
