@@ -10,6 +10,11 @@ rollouts over the iteration time), peak memory (CUDA: torch.cuda.max_memory_allo
 CPU: the process's peak RSS) and the metrics, then saves a checkpoint and loads it on the
 CPU to check that it reloads there exactly. The first iteration (CUDA start-up) is not in the rates.
 
+On a machine with 2 GPUs or more (or with `--ranks 2`) it then runs the trainer CLI on
+SmolLM2 as 1 process and as 2 ranks under torchrun, one GPU each (NCCL; gloo on the CPU),
+on the same spec and seed (bench/trainer_data_parallel.py's `compare`): tokens/s of both,
+their ratio, and the largest difference of the final weights.
+
 On a machine without a GPU it says so and exits 0; `--cpu` runs it on the CPU anyway (one
 torch thread), which is how the figures in docs/trainer.md were measured.
 Run: .venv/bin/python bench/gpu_smoke.py  ->  bench/results/gpu-smoke.json
@@ -41,6 +46,12 @@ def _options() -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=4, help="queries per iteration")
     parser.add_argument("--group", type=int, default=4, help="completions per query")
     parser.add_argument("--new-tokens", type=int, default=16)
+    parser.add_argument(
+        "--ranks",
+        type=int,
+        choices=(1, 2),
+        help="2: also 2 ranks against 1 (default: 2 on 2+ GPUs)",
+    )
     parser.add_argument("--mode", choices=MODES, help=argparse.SUPPRESS)  # the child's
     return parser.parse_args()
 
@@ -147,6 +158,21 @@ def run_mode(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _two_ranks_against_one() -> dict[str, Any]:
+    """SmolLM2 through the trainer CLI: 1 process, then 2 ranks (one device each)."""
+    from bench.trainer_data_parallel import compare
+
+    with tempfile.TemporaryDirectory(prefix="gpu-smoke-dp-") as scratch:
+        result = compare("smollm2", Path(scratch))
+    one, two = result["one_process"], result["two_ranks"]
+    print(
+        f"2 ranks: {two['tokens_per_s']} tokens/s against {one['tokens_per_s']} for 1 process "
+        f"(ratio {result['ratio_tokens_per_s']}), largest weight difference "
+        f"{result.get('max_weight_difference')}"
+    )
+    return {k: v for k, v in result.items() if k != "spec"}
+
+
 def main() -> int:
     args = _options()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -178,9 +204,13 @@ def main() -> int:
             f"{result['peakMemoryMiB']} MiB, trainable {result['trainableParameters']}, "
             f"reloads on CPU exactly: {result['checkpointReloadsOnCpuExactly']}"
         )
+    document: dict[str, Any] = {"name": "gpu-smoke", "results": results}
+    ranks = args.ranks or (2 if torch.cuda.device_count() >= 2 else 1)
+    if ranks == 2:
+        document["dataParallel"] = _two_ranks_against_one()
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / "gpu-smoke.json"
-    document = {"name": "gpu-smoke", "results": results, "machine": machine(run), "argv": run.argv}
+    document.update(machine=machine(run), argv=run.argv)
     path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {path}")
     return 0
