@@ -76,6 +76,9 @@ def main(out: str) -> None:
         losses.append(stats.loss)
     if distributed.rank() == 0:
         torch.save({"state": policy.module.state_dict(), "initial": initial, "losses": losses}, out)
+    # A gloo group left to interpreter exit can abort a rank ("terminate called without an
+    # active exception", exit -6: seen once in CI); the trainer closes its group too.
+    distributed.close()
 
 
 if __name__ == "__main__":
