@@ -165,10 +165,11 @@ def _two_ranks_against_one() -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="gpu-smoke-dp-") as scratch:
         result = compare("smollm2", Path(scratch))
     one, two = result["one_process"], result["two_ranks"]
+    difference = result.get("max_weight_difference")  # where the checkpoint is policy.pt
     print(
         f"2 ranks: {two['tokens_per_s']} tokens/s against {one['tokens_per_s']} for 1 process "
-        f"(ratio {result['ratio_tokens_per_s']}), largest weight difference "
-        f"{result.get('max_weight_difference')}"
+        f"(ratio {result['ratio_tokens_per_s']})"
+        + (f", largest weight difference {difference:.2e}" if difference is not None else "")
     )
     return {k: v for k, v in result.items() if k != "spec"}
 
